@@ -1,0 +1,44 @@
+"""The ``htlink`` command: one sub-command group per role."""
+
+from __future__ import annotations
+
+import typer
+
+from htlink import __version__
+from htlink.cli import encode_cmd, keys_cmd, schema_cmd
+
+app = typer.Typer(
+    name="htlink",
+    help="Privacy-preserving record linkage and de-identification.",
+    no_args_is_help=True,
+    # rich tracebacks with local variables would print record values and secrets
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+app.add_typer(schema_cmd.app, name="schema")
+app.add_typer(keys_cmd.app, name="keys")
+app.command("encode")(encode_cmd.encode)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"htlink {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """Privacy-preserving record linkage and de-identification."""
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""Keys, key derivation and signatures: a thin layer over `cryptography`."""

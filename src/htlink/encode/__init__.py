@@ -1,0 +1,1 @@
+"""Bloom-filter (CLK) encoding of an agency's records into a submission."""

@@ -1,0 +1,62 @@
+"""A plain, one-record-at-a-time CLK encoder: the specification the fast path is tested against.
+
+It follows the published construction directly -- derive keys, format each
+value, tokenize, hash every token k times, OR into one filter, XOR-fold -- with
+a Python integer as the bit set and no caching or vectorization.  Use
+:class:`htlink.encode.bloom.ClkEncoder` for real work; this exists so tests can
+check that the fast encoder computes the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from htlink.crypto.kdf import derive_feature_keys
+from htlink.encode.hashing import blake_positions, double_hash_positions
+from htlink.encode.tokens import tokenize
+from htlink.encode.values import INVALID, missing_text, prepare_value
+from htlink.schema.model import LinkageSchema, StringFormat
+
+
+def reference_clk(schema: LinkageSchema, secret: bytes, record: Sequence[str | None]) -> bytes:
+    """The CLK of one record given one value per schema feature (ignored ones included)."""
+    if len(record) != len(schema.features):
+        raise ValueError("one value per schema feature is required")
+    keys = derive_feature_keys(secret, schema)
+    hash_length = schema.clk.hash_length
+    bits = [False] * hash_length
+    for feature, value in zip(schema.features, record, strict=True):
+        if feature.ignored:
+            continue
+        hashing = feature.hashing
+        assert hashing is not None
+        mv = hashing.missing_value
+        if value is None:
+            text = missing_text(feature)
+        elif value == "" and (mv is None or mv.sentinel != ""):
+            text = ""
+        else:
+            prepared = prepare_value(feature, value)
+            text = missing_text(feature) if prepared is INVALID else prepared
+        tokens = tokenize(hashing.comparison, text)
+        encoding = feature.format.encoding if isinstance(feature.format, StringFormat) else "utf-8"
+        for token, k in zip(tokens, hashing.strategy.ks(len(tokens)), strict=True):
+            data = token.encode(encoding)
+            if hashing.hash_type == "blakeHash":
+                positions = blake_positions(data, k, keys[feature.index][0], hash_length)
+            else:
+                positions = double_hash_positions(
+                    data, k, *keys[feature.index], hash_length, hashing.prevent_singularity
+                )
+            for p in positions:
+                bits[int(p)] = True
+    length = hash_length
+    for _ in range(schema.clk.xor_folds):
+        half = length // 2
+        bits = [a ^ b for a, b in zip(bits[:half], bits[half:length], strict=True)]
+        length = half
+    out = bytearray((length + 7) // 8)
+    for i, bit in enumerate(bits):
+        if bit:
+            out[i // 8] |= 0x80 >> (i % 8)
+    return bytes(out)
