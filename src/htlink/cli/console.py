@@ -18,7 +18,7 @@ from rich.console import Console
 
 from htlink.errors import HtlinkError
 
-out = Console(highlight=False)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False)
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -183,7 +183,6 @@ def iter_chunks(
             stream,
             sep=spec.sep,
             dtype=str,
-            usecols=columns,
             keep_default_na=False,
             na_filter=False,
             encoding=_python_encoding(spec.encoding),
@@ -191,19 +190,40 @@ def iter_chunks(
             skipinitialspace=False,
             engine="c",
         )
+        first_line = 2  # line 1 is the header
         with reader:
-            while True:
-                try:
-                    chunk = next(reader)
-                except StopIteration:
-                    break
-                except UnicodeDecodeError as exc:
-                    raise _decode_error(spec, exc) from None
-                except (pd.errors.ParserError, csv.Error) as exc:
-                    raise _parser_error(spec, exc) from None
+            for chunk in reader:
+                _check_shape(spec, chunk, first_line)
+                first_line += len(chunk)
+                chunk.columns = [c.strip() for c in chunk.columns]
                 yield chunk[columns].astype(object)
+    except UnicodeDecodeError as exc:
+        raise _decode_error(spec, exc) from None
+    except (pd.errors.ParserError, csv.Error) as exc:
+        raise _parser_error(spec, exc) from None
     finally:
         raw.close()
+
+
+def _check_shape(spec: InputSpec, chunk: pd.DataFrame, first_line: int) -> None:
+    """Refuse rows with too many or too few fields instead of shifting or padding them.
+
+    pandas reads a row with extra fields by silently turning leading fields into
+    an index, and pads a short row with NaN (which ``na_filter=False`` never
+    produces otherwise); both would put values under the wrong column.
+    """
+    if not isinstance(chunk.index, pd.RangeIndex):
+        raise InputDataError(
+            f"{spec.path}: a record has more fields than the header (from line {first_line}).",
+            "Check for an unquoted delimiter inside a value, or pass the right --delimiter.",
+        )
+    short = chunk.isna().any(axis=1).to_numpy()
+    if short.any():
+        line = first_line + int(short.argmax())
+        raise InputDataError(
+            f"{spec.path}: line {line} has fewer fields than the header.",
+            "Check that line for a missing delimiter or a line break inside an unquoted value.",
+        )
 
 
 def _iter_parquet(
