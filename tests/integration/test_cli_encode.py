@@ -15,15 +15,25 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.conftest import PERSON_MAP, PERSON_SCHEMA
 from typer.testing import CliRunner
 
 from htlink.cli.main import app
 from htlink.crypto.signing import generate_agency_keypair, load_public_key
 from htlink.encode.submission import read_clkhash_json, read_submission
-from tests.conftest import PERSON_MAP, PERSON_SCHEMA
 
 runner = CliRunner()
-VALUES = ["José", "García", "O'Brien", "Nguyễn", "Aisha", "Rashid", "03/14/1987", "6175552368", "1987-03-14"]
+VALUES = [
+    "José",
+    "García",
+    "O'Brien",
+    "Nguyễn",
+    "Aisha",
+    "Rashid",
+    "03/14/1987",
+    "6175552368",
+    "1987-03-14",
+]
 
 
 def encode_args(secret: Path, data: Path, out: Path, *extra: str) -> list[str]:
@@ -39,12 +49,22 @@ def invoke(args: list[str]):
     return result, result.output + (result.stderr if result.stderr_bytes is not None else "")
 
 
-def test_encode_writes_a_verifiable_submission(tmp_path: Path, secret_file: Path, person_csv: Path) -> None:
+def test_encode_writes_a_verifiable_submission(
+    tmp_path: Path, secret_file: Path, person_csv: Path
+) -> None:
     generate_agency_keypair(tmp_path / "clinic.key", tmp_path / "clinic.pub")
     out = tmp_path / "out"
     result, text = invoke(
-        encode_args(secret_file, person_csv, out, "--signing-key", str(tmp_path / "clinic.key"),
-                    "--report", "--format", "clkhash-json")
+        encode_args(
+            secret_file,
+            person_csv,
+            out,
+            "--signing-key",
+            str(tmp_path / "clinic.key"),
+            "--report",
+            "--format",
+            "clkhash-json",
+        )
     )
     assert result.exit_code == 0, text
     sub = read_submission(out / "submission", public_key=load_public_key(tmp_path / "clinic.pub"))
@@ -71,10 +91,15 @@ def test_encode_writes_a_verifiable_submission(tmp_path: Path, secret_file: Path
             assert value.encode() not in content, (path.name, value)
 
 
-def test_same_person_two_spellings_gets_similar_encodings(tmp_path: Path, secret_file: Path) -> None:
+def test_same_person_two_spellings_gets_similar_encodings(
+    tmp_path: Path, secret_file: Path
+) -> None:
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     header = "patient_id,First Name,LAST_NAME,Birth Date,Gender,Zip Code,Phone\n"
-    a.write_text(header + "1,JOSÉ,Garcia Lopez,03/14/1987,F,02134,6175552368\n2,Ann,Lee,01/02/1960,F,90210,\n")
+    a.write_text(
+        header
+        + "1,JOSÉ,Garcia Lopez,03/14/1987,F,02134,6175552368\n2,Ann,Lee,01/02/1960,F,90210,\n"
+    )
     b.write_text(header + "9,Jose,García-López,03/14/1987,female,02134-0000,617-555-2368\n")
     for src, out in ((a, "oa"), (b, "ob")):
         assert invoke(encode_args(secret_file, src, tmp_path / out))[0].exit_code == 0
@@ -91,15 +116,32 @@ def test_same_person_two_spellings_gets_similar_encodings(tmp_path: Path, secret
     assert dice[1 - jose] < 0.6
 
 
-def test_parquet_input_and_two_workers_give_the_same_clks(tmp_path: Path, secret_file: Path, person_csv: Path) -> None:
+def test_parquet_input_and_two_workers_give_the_same_clks(
+    tmp_path: Path, secret_file: Path, person_csv: Path
+) -> None:
     frame = pd.read_csv(person_csv, dtype=str, keep_default_na=False)
     frame = pd.concat([frame] * 40, ignore_index=True)
     frame["patient_id"] = [f"p{i}" for i in range(len(frame))]
     frame.to_parquet(tmp_path / "clinic.parquet")
     frame.to_csv(tmp_path / "big.csv", index=False)
-    r1, t1 = invoke(encode_args(secret_file, tmp_path / "clinic.parquet", tmp_path / "o1", "--format", "clkhash-json"))
-    r2, t2 = invoke(encode_args(secret_file, tmp_path / "big.csv", tmp_path / "o2", "--format", "clkhash-json",
-                                "--workers", "2", "--chunk-size", "100"))
+    r1, t1 = invoke(
+        encode_args(
+            secret_file, tmp_path / "clinic.parquet", tmp_path / "o1", "--format", "clkhash-json"
+        )
+    )
+    r2, t2 = invoke(
+        encode_args(
+            secret_file,
+            tmp_path / "big.csv",
+            tmp_path / "o2",
+            "--format",
+            "clkhash-json",
+            "--workers",
+            "2",
+            "--chunk-size",
+            "100",
+        )
+    )
     assert r1.exit_code == 0, t1
     assert r2.exit_code == 0, t2
     c1 = read_clkhash_json(tmp_path / "o1" / "submission" / "clks.clkhash.json")
@@ -107,11 +149,15 @@ def test_parquet_input_and_two_workers_give_the_same_clks(tmp_path: Path, secret
     assert (c1 == c2).all() and len(c1) == 200
 
 
-def test_consent_column_keeps_non_consenting_records_out(tmp_path: Path, secret_file: Path, person_csv: Path) -> None:
+def test_consent_column_keeps_non_consenting_records_out(
+    tmp_path: Path, secret_file: Path, person_csv: Path
+) -> None:
     frame = pd.read_csv(person_csv, dtype=str, keep_default_na=False)
     frame["consent"] = ["yes", "no", "", "Y", "maybe"]
     frame.to_csv(tmp_path / "c.csv", index=False)
-    result, text = invoke(encode_args(secret_file, tmp_path / "c.csv", tmp_path / "o", "--consent-column", "consent"))
+    result, text = invoke(
+        encode_args(secret_file, tmp_path / "c.csv", tmp_path / "o", "--consent-column", "consent")
+    )
     assert result.exit_code == 0, text
     assert "3 kept out for lack of consent" in text
     tokens = pd.read_csv(tmp_path / "o" / "private" / "row-tokens.csv", dtype=str)
@@ -133,13 +179,45 @@ HEADER = b"patient_id,First Name,LAST_NAME,Birth Date,Gender,Zip Code,Phone\n"
         ("empty", b"", [], "is empty"),
         ("header-only", HEADER, [], "no records"),
         ("missing-column", b"patient_id,First Name,LAST_NAME\np1,Jose,Garcia\n", [], "no column"),
-        ("malformed", HEADER + b"p1,Jose,Garcia,03/14/1987,F,02134,555,EXTRA,FIELDS\n", [], "line 2"),
+        (
+            "malformed",
+            HEADER + b"p1,Jose,Garcia,03/14/1987,F,02134,555,EXTRA,FIELDS\n",
+            [],
+            "line 2",
+        ),
         ("unclosed-quote", HEADER + b'p1,"Jose,Garcia,03/14/1987,F,02134,555\n', [], "well-formed"),
-        ("latin1", HEADER + "p1,José,García,03/14/1987,F,02134,\n".encode("latin-1"), [], "--encoding"),
-        ("utf16", ("\ufeff" + HEADER.decode() + "p1,José,García,03/14/1987,F,02134,\n").encode("utf-16-le"), [], "utf-16"),
-        ("unmapped", HEADER + b"p1,Jose,Garcia,03/14/1987,F,02134,\n", ["--map", "nickname=First Name"], "does not have"),
-        ("bad-date-order", HEADER + b"p1,Jose,Garcia,03/14/1987,F,02134,\n", ["--date-order", "XYZ"], "MDY"),
-        ("bad-agency", HEADER + b"p1,Jose,Garcia,03/14/1987,F,02134,\n", ["--agency", "../etc"], "agency name"),
+        (
+            "latin1",
+            HEADER + "p1,José,García,03/14/1987,F,02134,\n".encode("latin-1"),
+            [],
+            "--encoding",
+        ),
+        (
+            "utf16",
+            ("\ufeff" + HEADER.decode() + "p1,José,García,03/14/1987,F,02134,\n").encode(
+                "utf-16-le"
+            ),
+            [],
+            "utf-16",
+        ),
+        (
+            "unmapped",
+            HEADER + b"p1,Jose,Garcia,03/14/1987,F,02134,\n",
+            ["--map", "nickname=First Name"],
+            "does not have",
+        ),
+        (
+            "bad-date-order",
+            HEADER + b"p1,Jose,Garcia,03/14/1987,F,02134,\n",
+            ["--date-order", "XYZ"],
+            "MDY",
+        ),
+        (
+            "bad-agency",
+            HEADER + b"p1,Jose,Garcia,03/14/1987,F,02134,\n",
+            ["--agency", "../etc"],
+            "agency name",
+        ),
     ],
 )
 def test_bad_input_is_refused_clearly(
@@ -157,15 +235,23 @@ def test_bad_input_is_refused_clearly(
     assert not any(p.name.startswith(".out.partial") for p in tmp_path.iterdir())
 
 
-def test_ambiguous_dates_need_a_date_order(tmp_path: Path, secret_file: Path, person_csv: Path) -> None:
-    args = [a for a in encode_args(secret_file, person_csv, tmp_path / "o") if a not in ("--date-order", "MDY")]
+def test_ambiguous_dates_need_a_date_order(
+    tmp_path: Path, secret_file: Path, person_csv: Path
+) -> None:
+    args = [
+        a
+        for a in encode_args(secret_file, person_csv, tmp_path / "o")
+        if a not in ("--date-order", "MDY")
+    ]
     result, text = invoke(args)
     assert result.exit_code == 2
     assert "--date-order" in text and "dob" in text
     assert not (tmp_path / "o").exists()
 
 
-def test_unmapped_feature_must_be_mapped_or_declared_absent(tmp_path: Path, secret_file: Path, person_csv: Path) -> None:
+def test_unmapped_feature_must_be_mapped_or_declared_absent(
+    tmp_path: Path, secret_file: Path, person_csv: Path
+) -> None:
     args = encode_args(secret_file, person_csv, tmp_path / "o")
     i = args.index("phone=Phone")
     del args[i - 1 : i + 1]
@@ -175,7 +261,9 @@ def test_unmapped_feature_must_be_mapped_or_declared_absent(tmp_path: Path, secr
     assert result.exit_code == 0, text
 
 
-def test_refuses_world_readable_secret_and_existing_output(tmp_path: Path, secret_file: Path, person_csv: Path) -> None:
+def test_refuses_world_readable_secret_and_existing_output(
+    tmp_path: Path, secret_file: Path, person_csv: Path
+) -> None:
     os.chmod(secret_file, 0o644)
     result, text = invoke(encode_args(secret_file, person_csv, tmp_path / "o"))
     assert result.exit_code == 2 and "chmod 600" in text
@@ -183,12 +271,18 @@ def test_refuses_world_readable_secret_and_existing_output(tmp_path: Path, secre
     assert invoke(encode_args(secret_file, person_csv, tmp_path / "o"))[0].exit_code == 0
     result, text = invoke(encode_args(secret_file, person_csv, tmp_path / "o"))
     assert result.exit_code == 2 and "--force" in text
-    assert invoke([*encode_args(secret_file, person_csv, tmp_path / "o"), "--force"])[0].exit_code == 0
+    assert (
+        invoke([*encode_args(secret_file, person_csv, tmp_path / "o"), "--force"])[0].exit_code == 0
+    )
 
 
-def test_secret_never_appears_in_output_or_files(tmp_path: Path, secret_file: Path, person_csv: Path) -> None:
+def test_secret_never_appears_in_output_or_files(
+    tmp_path: Path, secret_file: Path, person_csv: Path
+) -> None:
     secret = secret_file.read_text().strip()
-    result, text = invoke(encode_args(secret_file, person_csv, tmp_path / "o", "--report", "--format", "clkhash-json"))
+    result, text = invoke(
+        encode_args(secret_file, person_csv, tmp_path / "o", "--report", "--format", "clkhash-json")
+    )
     assert result.exit_code == 0
     import base64
 
@@ -200,13 +294,22 @@ def test_secret_never_appears_in_output_or_files(tmp_path: Path, secret_file: Pa
             assert not any(f.encode() in content for f in forms), path
 
 
-def test_cli_runs_as_an_installed_command(tmp_path: Path, secret_file: Path, person_csv: Path) -> None:
+def test_cli_runs_as_an_installed_command(
+    tmp_path: Path, secret_file: Path, person_csv: Path
+) -> None:
     exe = Path(sys.executable).parent / "htlink"
     proc = subprocess.run(
         [str(exe), *encode_args(secret_file, person_csv, tmp_path / "o")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Encoded 5 records" in proc.stdout
-    proc = subprocess.run([str(exe), "schema", "check", str(PERSON_SCHEMA)], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [str(exe), "schema", "check", str(PERSON_SCHEMA)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0 and "sha256:" in proc.stdout

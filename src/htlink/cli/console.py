@@ -39,7 +39,7 @@ def handle_errors(fn: F) -> F:
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort):
             raise
-        except Exception as exc:  # noqa: BLE001 - last line of defence against leaking data
+        except Exception as exc:
             if os.environ.get("HTLINK_DEBUG") == "1":
                 raise
             err.print(

@@ -60,8 +60,12 @@ def encode(
     schema: Path = typer.Option(..., "--schema", help="The shared linkage schema (JSON)."),
     secret: Path = typer.Option(..., "--secret", help="The linkage secret file (mode 0600)."),
     input_path: Path = typer.Option(..., "--input", help="Your extract: CSV or Parquet."),
-    agency: str = typer.Option(..., "--agency", help="Your agency's short name, e.g. county-hospital."),
-    out_dir: Path = typer.Option(..., "--out", help="Output folder (must not exist, unless --force)."),
+    agency: str = typer.Option(
+        ..., "--agency", help="Your agency's short name, e.g. county-hospital."
+    ),
+    out_dir: Path = typer.Option(
+        ..., "--out", help="Output folder (must not exist, unless --force)."
+    ),
     maps: list[str] = typer.Option(
         [], "--map", help="FEATURE=COLUMN; repeat for each feature.", show_default=False
     ),

@@ -45,5 +45,7 @@ def agency_new(
     fingerprint = generate_agency_keypair(
         private, public, passphrase.encode() if passphrase else None
     )
-    out.print(f"[green]Wrote[/] {private} (keep it here) and {public} (give it to the hub operator).")
+    out.print(
+        f"[green]Wrote[/] {private} (keep it here) and {public} (give it to the hub operator)."
+    )
     out.print(f"public key fingerprint: {fingerprint}")

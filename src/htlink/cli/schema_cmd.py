@@ -38,7 +38,12 @@ def describe(schema_file: Path = typer.Argument(..., help="The linkage schema (J
     for col in ("feature", "format", "normalize", "tokens", "bits", "hash", "missing"):
         table.add_column(col)
     for row in info["features"]:
-        table.add_row(*[row[c] for c in ("feature", "format", "normalize", "tokens", "bits", "hash", "missing")])
+        table.add_row(
+            *[
+                row[c]
+                for c in ("feature", "format", "normalize", "tokens", "bits", "hash", "missing")
+            ]
+        )
     out.print(table)
     for warning in schema.warnings:
         out.print(f"[yellow]warning:[/] {warning}")

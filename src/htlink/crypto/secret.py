@@ -78,7 +78,9 @@ def write_new_secret(path: str | Path, *, overwrite: bool = False) -> Path:
 def load_secret(path: str | Path) -> bytes:
     """Read and check a linkage secret file; return the bytes used for key derivation."""
     p = Path(path)
-    fix = "Use the secret file your project coordinator gave you, or make one with `htlink keys new`."
+    fix = (
+        "Use the secret file your project coordinator gave you, or make one with `htlink keys new`."
+    )
     if not p.is_file():
         raise SecretError(f"The secret file {p} does not exist or is not a file.", fix)
     if os.name == "posix":

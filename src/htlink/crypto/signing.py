@@ -70,11 +70,15 @@ def generate_agency_keypair(
     priv_p.parent.mkdir(parents=True, exist_ok=True)
     _write_private(
         priv_p,
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption),
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        ),
     )
     pub = key.public_key()
     pub_p.write_bytes(
-        pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        pub.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
     return public_key_fingerprint(pub)
 

@@ -241,7 +241,9 @@ class ClkEncoder:
         counts: dict[str, FeatureCounts] = {}
         for name, encoder in self.encoders.items():
             column = columns[name]
-            values = pd.Series(column, dtype=object) if not isinstance(column, pd.Series) else column
+            values = (
+                pd.Series(column, dtype=object) if not isinstance(column, pd.Series) else column
+            )
             codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
             table, status = encoder.table(list(uniques))
             codes = np.where(codes < 0, len(uniques), codes)

@@ -30,7 +30,8 @@ def position_dtype(hash_length: int) -> np.dtype:
 
 def blake_positions(token: bytes, k: int, key: bytes, hash_length: int) -> np.ndarray:
     digests = b"".join(
-        hashlib.blake2b(token, key=key, salt=str(i).encode()).digest() for i in range((k + 31) // 32)
+        hashlib.blake2b(token, key=key, salt=str(i).encode()).digest()
+        for i in range((k + 31) // 32)
     )
     return (np.frombuffer(digests, dtype="<u2")[:k] % hash_length).astype(np.int64)
 
@@ -108,8 +109,9 @@ class TokenHasher:
                 return
         need = used + len(tokens)
         if need > len(self._table):
-            grown = np.empty((min(self.capacity, max(need, 2 * len(self._table))), self.kmax),
-                             dtype=self.dtype)
+            grown = np.empty(
+                (min(self.capacity, max(need, 2 * len(self._table))), self.kmax), dtype=self.dtype
+            )
             grown[:used] = self._table[:used]
             self._table = grown
         self._table[used:need] = computed

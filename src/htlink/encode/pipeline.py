@@ -181,7 +181,7 @@ class _InlineExecutor:
         future: Future[Any] = Future()
         try:
             future.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - re-raised by future.result()
+        except BaseException as exc:
             future.set_exception(exc)
         return future
 
@@ -280,9 +280,7 @@ def _run(
                 nonlocal records_done
                 prepared, encoded = future.result()
                 for name, stats in prepared.normalization.items():
-                    quality.add_normalization(
-                        name, prepared.distinct_inputs[name], **stats
-                    )
+                    quality.add_normalization(name, prepared.distinct_inputs[name], **stats)
                 quality.add_encoded(encoded)
                 quality.consent_excluded += prepared.excluded
                 quality.consent_unrecognized += prepared.unrecognized
@@ -306,9 +304,7 @@ def _run(
             for chunk in iter_chunks(request.input, needed, request.chunk_size, on_bytes):
                 pending.append(executor.submit(_worker_run, chunk, offset))
                 offset += len(chunk)
-                while len(pending) > max(1, 2 * request.workers) or (
-                    pending and pending[0].done()
-                ):
+                while len(pending) > max(1, 2 * request.workers) or (pending and pending[0].done()):
                     collect(pending.pop(0))
             while pending:
                 collect(pending.pop(0))
@@ -324,7 +320,8 @@ def _run(
         )
     clks = np.concatenate(clk_parts)
     tokens = np.concatenate(token_parts)
-    del clk_parts, token_parts
+    clk_parts.clear()
+    token_parts.clear()
     paths: dict[str, Path] = {}
     if request.clkhash_json:
         # in input order, as clkhash writes it: index i is the row-token map's clkhash_index i
@@ -354,7 +351,9 @@ def _run(
         report_dir.mkdir()
         report.write_json(report_dir / "quality.json")
         report.write_html(
-            report_dir / "quality.html", agency=request.agency, schema_fingerprint=schema.fingerprint
+            report_dir / "quality.html",
+            agency=request.agency,
+            schema_fingerprint=schema.fingerprint,
         )
         paths["report_json"] = report_dir / "quality.json"
         paths["report_html"] = report_dir / "quality.html"

@@ -156,6 +156,10 @@ class QualityAccumulator:
         return QualityReport(self)
 
 
+def _reasons_text(reasons: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in reasons.items())
+
+
 class QualityReport:
     def __init__(self, acc: QualityAccumulator) -> None:
         self.records = acc.records
@@ -271,7 +275,7 @@ class QualityReport:
             f"<td class=n>{f['completeness']:.1%}</td>"
             f"<td class=n>{f['missing_in_input']}</td>"
             f"<td class=n>{f['invalid_made_missing']}</td>"
-            f"<td>{html.escape(', '.join(f'{k}: {v}' for k, v in f['invalid_reasons'].items()))}</td>"
+            f"<td>{html.escape(_reasons_text(f['invalid_reasons']))}</td>"
             f"<td class=n>{f['distinct_values']}</td>"
             f"<td class=n>{f['top_value_share']:.1%}</td>"
             f"<td class=n>{f['mean_bits_set']}</td>"
@@ -279,7 +283,9 @@ class QualityReport:
             for f in self.features
         )
         warnings = (
-            "<ul class=warn>" + "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings) + "</ul>"
+            "<ul class=warn>"
+            + "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+            + "</ul>"
             if self.warnings
             else "<p class=ok>No warnings.</p>"
         )
@@ -288,22 +294,25 @@ class QualityReport:
 <title>htlink data-quality report: {html.escape(agency)}</title>
 <style>
 body{{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px;color:#1d2733}}
-table{{border-collapse:collapse;width:100%}}th,td{{padding:.35rem .6rem;border-bottom:1px solid #dde3ea;text-align:left}}
+table{{border-collapse:collapse;width:100%}}
+th,td{{padding:.35rem .6rem;border-bottom:1px solid #dde3ea;text-align:left}}
 td.n{{text-align:right;font-variant-numeric:tabular-nums}}th{{background:#eef2f6}}
 .warn li{{color:#8a4b00}}.ok{{color:#2b6b2b}}code{{background:#eef2f6;padding:0 .2rem}}
 </style></head><body>
 <h1>Data-quality report</h1>
 <p>Agency <b>{html.escape(agency)}</b> &middot; {self.records} records encoded &middot;
-{self.consent_excluded} kept out for consent &middot; schema <code>{html.escape(schema_fingerprint[:19])}&hellip;</code></p>
+{self.consent_excluded} kept out for consent &middot;
+schema <code>{html.escape(schema_fingerprint[:19])}&hellip;</code></p>
 <p>This report holds counts only; it contains no value of any record.</p>
 <h2>Warnings</h2>{warnings}
 <h2>Features</h2>
 <table><tr><th>feature</th><th>column</th><th>complete</th><th>missing in file</th>
-<th>invalid &rarr; missing</th><th>reasons</th><th>distinct</th><th>top value share</th><th>mean bits set</th></tr>
+<th>invalid &rarr; missing</th><th>reasons</th><th>distinct</th><th>top value share</th>
+<th>mean bits set</th></tr>
 {rows}</table>
 <h2>Encodings</h2>
-<p>Bits set per encoding: mean {pc['mean']}, median {pc['median']}, 5th&ndash;95th percentile
-{pc['p05']}&ndash;{pc['p95']}, range {pc['min']}&ndash;{pc['max']} of {self.bit_length}.</p>
+<p>Bits set per encoding: mean {pc["mean"]}, median {pc["median"]}, 5th&ndash;95th percentile
+{pc["p05"]}&ndash;{pc["p95"]}, range {pc["min"]}&ndash;{pc["max"]} of {self.bit_length}.</p>
 <img alt="Histogram of bits set per encoding" src="data:image/png;base64,{png}">
 <h2>How to read this</h2>
 <ul>

@@ -93,7 +93,9 @@ def _decode_error(spec: InputSpec, exc: UnicodeDecodeError) -> InputDataError:
 def read_header(spec: InputSpec) -> list[str]:
     """The column names of the input, with clear errors for empty or unreadable files."""
     if not spec.path.exists():
-        raise InputDataError(f"The input file {spec.path} does not exist.", "Check the --input path.")
+        raise InputDataError(
+            f"The input file {spec.path} does not exist.", "Check the --input path."
+        )
     if spec.path.stat().st_size == 0:
         raise InputDataError(
             f"The input file {spec.path} is empty.",
@@ -119,7 +121,8 @@ def read_header(spec: InputSpec) -> list[str]:
         ) from None
     if not first.strip():
         raise InputDataError(
-            f"The first line of {spec.path} is empty; htlink needs a header line with column names.",
+            f"The first line of {spec.path} is empty; htlink needs a header line with "
+            "column names.",
             "Remove the blank lines at the top of the file.",
         )
     header = next(csv.reader([first], delimiter=spec.sep))

@@ -33,7 +33,7 @@ def numeric_tokens(word: str, comparison: Comparison) -> list[str]:
     if not word:
         return []
     precision = comparison.fractional_precision
-    interval = int(round(comparison.threshold_distance * 10**precision))
+    interval = round(comparison.threshold_distance * 10**precision)
     resolution = comparison.resolution
     try:
         value = int(word, 10)
@@ -41,7 +41,7 @@ def numeric_tokens(word: str, comparison: Comparison) -> list[str]:
             value *= 10**precision
     except ValueError:
         as_float = float(word)
-        value = int(round(as_float * 10**precision)) if precision > 0 else int(as_float)
+        value = round(as_float * 10**precision) if precision > 0 else int(as_float)
     value = value * 2 * resolution
     residue = value % interval
     if residue:

@@ -71,7 +71,7 @@ def prepare_value(feature: Feature, raw: str) -> str | None:
             text = str(number)
         elif isinstance(fmt, DateFormat):
             try:
-                parsed = datetime.strptime(raw, fmt.format)  # noqa: DTZ007 - calendar dates
+                parsed = datetime.strptime(raw, fmt.format)
             except ValueError:
                 return INVALID
             text = parsed.strftime("%Y%m%d")

@@ -18,7 +18,9 @@ def _format_text(fmt: Any) -> str:
             parts.append(f"length {fmt.min_length or 0}-{fmt.max_length or 'any'}")
         return ", ".join(parts)
     if isinstance(fmt, IntegerFormat):
-        return f"integer {fmt.minimum if fmt.minimum is not None else ''}..{fmt.maximum if fmt.maximum is not None else ''}"
+        low = "" if fmt.minimum is None else fmt.minimum
+        high = "" if fmt.maximum is None else fmt.maximum
+        return f"integer {low}..{high}"
     if isinstance(fmt, DateFormat):
         return f"date {fmt.format}"
     if isinstance(fmt, EnumFormat):
@@ -42,8 +44,15 @@ def describe_schema(schema: LinkageSchema) -> dict[str, Any]:
     for f in schema.features:
         if f.ignored or f.hashing is None:
             rows.append(
-                {"feature": f.identifier, "format": "(ignored)", "normalize": "", "tokens": "",
-                 "bits": "", "hash": "", "missing": ""}
+                {
+                    "feature": f.identifier,
+                    "format": "(ignored)",
+                    "normalize": "",
+                    "tokens": "",
+                    "bits": "",
+                    "hash": "",
+                    "missing": "",
+                }
             )
             continue
         c = f.hashing.comparison
@@ -54,11 +63,20 @@ def describe_schema(schema: LinkageSchema) -> dict[str, Any]:
         else:
             tokens = f"numeric, distance {c.threshold_distance}, resolution {c.resolution}"
         s = f.hashing.strategy
-        bits = f"{s.bits_per_token} per token" if s.bits_per_token else f"{s.bits_per_feature} per feature"
-        hash_text = f.hashing.hash_type + (" (non-singular)" if f.hashing.prevent_singularity else "")
+        bits = (
+            f"{s.bits_per_token} per token"
+            if s.bits_per_token
+            else f"{s.bits_per_feature} per feature"
+        )
+        hash_text = f.hashing.hash_type + (
+            " (non-singular)" if f.hashing.prevent_singularity else ""
+        )
         mv = f.hashing.missing_value
-        missing = "" if mv is None else f"sentinel {mv.sentinel!r}" + (
-            f" -> {mv.replace_with!r}" if mv.replace_with is not None else ""
+        missing = (
+            ""
+            if mv is None
+            else f"sentinel {mv.sentinel!r}"
+            + (f" -> {mv.replace_with!r}" if mv.replace_with is not None else "")
         )
         rule = f.normalize
         rows.append(

@@ -112,7 +112,7 @@ def parse_schema(raw: Any, source: str | None = None) -> LinkageSchema:
         raise SchemaError(
             [
                 f'"version" is {version}: htlink reads version 3 schemas only. Convert it: '
-                'put the n-gram settings under hashing.comparison '
+                "put the n-gram settings under hashing.comparison "
                 '({"type": "ngram", "n": 2}), rename strategy.k to bitsPerToken and '
                 'strategy.numBits to bitsPerFeature, and set "version": 3'
             ],
@@ -256,7 +256,9 @@ def _parse_features(features: Any, problems: _Problems) -> list[Feature]:
             continue
         where = f'features[{index}] "{ident}"'
         if ident in seen:
-            problems.add(where, "the identifier is used by an earlier feature; identifiers must be unique")
+            problems.add(
+                where, "the identifier is used by an earlier feature; identifiers must be unique"
+            )
         seen.add(ident)
         feature = _parse_feature(spec, ident, index, where, problems)
         if feature is not None:
@@ -290,7 +292,7 @@ def _parse_feature(
     if missing:
         problems.add(
             where,
-            f"needs {' and '.join(missing)} (or \"ignored\": true to skip the column)",
+            f'needs {" and ".join(missing)} (or "ignored": true to skip the column)',
         )
         return None
     fmt = _parse_format(spec["format"], f"{where}.format", problems)
@@ -335,7 +337,9 @@ def _parse_format(fmt: Any, where: str, problems: _Problems) -> FeatureFormat | 
         allowed_key = "string-pattern" if "pattern" in fmt else "string"
         if not _check_allowed(fmt, _FORMAT_KEYS[allowed_key], where, problems):
             if "pattern" in fmt:
-                problems.add(where, "a pattern cannot be combined with case, minLength or maxLength")
+                problems.add(
+                    where, "a pattern cannot be combined with case, minLength or maxLength"
+                )
             return None
         encoding = fmt.get("encoding", "utf-8")
         if encoding not in _STRING_ENCODINGS:
@@ -346,7 +350,9 @@ def _parse_format(fmt: Any, where: str, problems: _Problems) -> FeatureFormat | 
             return None
         case = fmt.get("case", "mixed")
         if case not in ("upper", "lower", "mixed"):
-            problems.add(f"{where}.case", f'must be "upper", "lower" or "mixed"; got {json.dumps(case)}')
+            problems.add(
+                f"{where}.case", f'must be "upper", "lower" or "mixed"; got {json.dumps(case)}'
+            )
             return None
         min_len, max_len = fmt.get("minLength"), fmt.get("maxLength")
         if min_len is not None and (not _is_int(min_len) or min_len < 0):
@@ -403,7 +409,7 @@ def _date_format_round_trips(fmt: str) -> bool:
     probe = date(1987, 11, 23)
     try:
         text = probe.strftime(fmt)
-        return datetime.strptime(text, fmt).date() == probe  # noqa: DTZ007 - dates only
+        return datetime.strptime(text, fmt).date() == probe
     except ValueError:
         return False
 
@@ -429,7 +435,8 @@ def _parse_hashing(hashing: Any, where: str, problems: _Problems) -> Hashing | N
     hash_type = hash_spec.get("type")
     if hash_type not in ("blakeHash", "doubleHash"):
         problems.add(
-            f"{where}.hash.type", f'must be "blakeHash" or "doubleHash"; got {json.dumps(hash_type)}'
+            f"{where}.hash.type",
+            f'must be "blakeHash" or "doubleHash"; got {json.dumps(hash_type)}',
         )
         return None
     if "prevent_singularity" in hash_spec:
@@ -496,7 +503,9 @@ def _parse_comparison(comp: Any, where: str, problems: _Problems) -> Comparison 
         prec = comp.get("fractional_precision", 0)
         ok = True
         if not _is_number(dist) or dist <= 0:
-            problems.add(f"{where}.thresholdDistance", f"must be a number > 0, got {json.dumps(dist)}")
+            problems.add(
+                f"{where}.thresholdDistance", f"must be a number > 0, got {json.dumps(dist)}"
+            )
             ok = False
         if not _is_int(res) or res < 1:
             problems.add(f"{where}.resolution", f"must be an integer >= 1, got {json.dumps(res)}")
@@ -504,14 +513,17 @@ def _parse_comparison(comp: Any, where: str, problems: _Problems) -> Comparison 
         if not _is_int(prec) or prec < 0:
             problems.add(f"{where}.fractional_precision", "must be an integer >= 0")
             ok = False
-        if ok and int(round(dist * 10**prec)) == 0:
+        if ok and round(dist * 10**prec) == 0:
             problems.add(
                 f"{where}.thresholdDistance",
                 "rounds to zero at this fractional_precision; raise fractional_precision",
             )
             ok = False
         _warn_unknown(
-            comp, {"type", "thresholdDistance", "resolution", "fractional_precision"}, where, problems
+            comp,
+            {"type", "thresholdDistance", "resolution", "fractional_precision"},
+            where,
+            problems,
         )
         if not ok:
             return None
@@ -594,7 +606,9 @@ def _parse_extension(ext: Any, features: list[Feature], problems: _Problems) -> 
         return features
     _check_allowed(ext, {"version", "description", "features"}, where, problems)
     if ext.get("version", 1) != 1:
-        problems.add(f"{where}.version", f"htlink reads extension version 1, got {ext.get('version')}")
+        problems.add(
+            f"{where}.version", f"htlink reads extension version 1, got {ext.get('version')}"
+        )
         return features
     specs = ext.get("features", {})
     if not isinstance(specs, dict):

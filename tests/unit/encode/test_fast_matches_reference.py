@@ -18,21 +18,43 @@ BASE = {
     "clkConfig": {"l": 256, "kdf": {"type": "HKDF"}},
     "features": [
         {"identifier": "id", "ignored": True},
-        {"identifier": "name", "format": {"type": "string"},
-         "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerToken": 7}}},
-        {"identifier": "code", "format": {"type": "string"},
-         "hashing": {"comparison": {"type": "ngram", "n": 1, "positional": True},
-                     "strategy": {"bitsPerFeature": 40}, "hash": {"type": "doubleHash"},
-                     "missingValue": {"sentinel": "", "replaceWith": "none"}}},
-        {"identifier": "tri", "format": {"type": "string"},
-         "hashing": {"comparison": {"type": "ngram", "n": 3, "positional": True},
-                     "strategy": {"bitsPerToken": 3},
-                     "hash": {"type": "doubleHash", "prevent_singularity": True}}},
-        {"identifier": "whole", "format": {"type": "string", "maxLength": 6},
-         "hashing": {"comparison": {"type": "exact"}, "strategy": {"bitsPerFeature": 33}}},
-        {"identifier": "num", "format": {"type": "integer", "minimum": -500, "maximum": 500},
-         "hashing": {"comparison": {"type": "numeric", "thresholdDistance": 10, "resolution": 3},
-                     "strategy": {"bitsPerToken": 4}}},
+        {
+            "identifier": "name",
+            "format": {"type": "string"},
+            "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerToken": 7}},
+        },
+        {
+            "identifier": "code",
+            "format": {"type": "string"},
+            "hashing": {
+                "comparison": {"type": "ngram", "n": 1, "positional": True},
+                "strategy": {"bitsPerFeature": 40},
+                "hash": {"type": "doubleHash"},
+                "missingValue": {"sentinel": "", "replaceWith": "none"},
+            },
+        },
+        {
+            "identifier": "tri",
+            "format": {"type": "string"},
+            "hashing": {
+                "comparison": {"type": "ngram", "n": 3, "positional": True},
+                "strategy": {"bitsPerToken": 3},
+                "hash": {"type": "doubleHash", "prevent_singularity": True},
+            },
+        },
+        {
+            "identifier": "whole",
+            "format": {"type": "string", "maxLength": 6},
+            "hashing": {"comparison": {"type": "exact"}, "strategy": {"bitsPerFeature": 33}},
+        },
+        {
+            "identifier": "num",
+            "format": {"type": "integer", "minimum": -500, "maximum": 500},
+            "hashing": {
+                "comparison": {"type": "numeric", "thresholdDistance": 10, "resolution": 3},
+                "strategy": {"bitsPerToken": 4},
+            },
+        },
     ],
 }
 
@@ -69,7 +91,9 @@ def test_invalid_values_are_counted_and_encoded_as_missing() -> None:
     assert chunk.features["num"].invalid == 1
     assert chunk.features["name"].missing == 1
     # an invalid value sets the same bits as a missing one
-    missing = ClkEncoder(schema, SECRET).encode({**columns, "whole": ["short", None], "num": ["12", None]})
+    missing = ClkEncoder(schema, SECRET).encode(
+        {**columns, "whole": ["short", None], "num": ["12", None]}
+    )
     assert (chunk.clks == missing.clks).all()
 
 
@@ -87,8 +111,13 @@ def test_xor_fold_matches_bitwise_definition() -> None:
 def test_same_input_same_clk_regardless_of_chunking() -> None:
     schema = parse_schema(BASE)
     enc = ClkEncoder(schema, SECRET)
-    cols = {"name": ["ann", "bob", "ann"], "code": ["1", None, "1"], "tri": ["x", "y", "x"],
-            "whole": ["a", "b", "a"], "num": ["1", "2", "1"]}
+    cols = {
+        "name": ["ann", "bob", "ann"],
+        "code": ["1", None, "1"],
+        "tri": ["x", "y", "x"],
+        "whole": ["a", "b", "a"],
+        "num": ["1", "2", "1"],
+    }
     whole = enc.encode(cols).clks
     parts = [enc.encode({k: [v[i]] for k, v in cols.items()}).clks[0] for i in range(3)]
     assert all((whole[i] == parts[i]).all() for i in range(3))

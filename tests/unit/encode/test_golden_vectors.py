@@ -31,8 +31,16 @@ CASES = {case["name"]: case for case in VECTORS["cases"]}
 
 def test_vectors_cover_both_hashes_folding_and_missing_values() -> None:
     text = json.dumps([c["schema"] for c in CASES.values()])
-    for needle in ('"doubleHash"', '"blakeHash"', '"xor_folds"', '"positional": true',
-                   '"missingValue"', '"ignored": true', '"bitsPerFeature"', '"prevent_singularity"'):
+    for needle in (
+        '"doubleHash"',
+        '"blakeHash"',
+        '"xor_folds"',
+        '"positional": true',
+        '"missingValue"',
+        '"ignored": true',
+        '"bitsPerFeature"',
+        '"prevent_singularity"',
+    ):
         assert needle in text
     assert len(CASES) >= 50
 

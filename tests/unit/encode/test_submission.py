@@ -26,14 +26,21 @@ from htlink.encode.submission import (
 from htlink.errors import SubmissionError
 
 
-def make_submission(folder: Path, keys: Path, n: int = 50, width: int = 128) -> tuple[np.ndarray, np.ndarray]:
+def make_submission(
+    folder: Path, keys: Path, n: int = 50, width: int = 128
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(7)
     folder.mkdir(parents=True)
     tokens = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
     clks = rng.integers(0, 256, size=(n, width), dtype=np.uint8)
     write_encodings(folder / ENCODINGS_FILE, tokens, clks)
-    manifest = build_manifest(agency="a", schema_fingerprint="sha256:" + "0" * 64, record_count=n,
-                              bit_length=width * 8, content_hash=file_sha256(folder / ENCODINGS_FILE))
+    manifest = build_manifest(
+        agency="a",
+        schema_fingerprint="sha256:" + "0" * 64,
+        record_count=n,
+        bit_length=width * 8,
+        content_hash=file_sha256(folder / ENCODINGS_FILE),
+    )
     manifest = sign_manifest(manifest, load_private_key(keys / "a.key"))
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
     return tokens, clks
@@ -65,7 +72,10 @@ def edit_manifest(folder: Path, **changes: object) -> None:
         (lambda f: edit_manifest(f, record_count=49), "signature"),
         (lambda f: edit_manifest(f, agency="b"), "signature"),
         (lambda f: edit_manifest(f, signature=None), "not signed"),
-        (lambda f: (f / ENCODINGS_FILE).write_bytes((f / ENCODINGS_FILE).read_bytes()[:-100]), "content hash"),
+        (
+            lambda f: (f / ENCODINGS_FILE).write_bytes((f / ENCODINGS_FILE).read_bytes()[:-100]),
+            "content hash",
+        ),
         (lambda f: (f / ENCODINGS_FILE).unlink(), "no encodings"),
         (lambda f: (f / MANIFEST_FILE).write_text("{"), "not valid JSON"),
         (lambda f: (f / MANIFEST_FILE).unlink(), "no manifest"),
@@ -98,7 +108,9 @@ def test_count_and_width_must_match_manifest_even_when_resigned(tmp_path: Path, 
 
 @settings(max_examples=20, deadline=None)
 @given(n=st.integers(1, 40), width=st.sampled_from([1, 64, 128]))
-def test_clkhash_json_round_trip(tmp_path_factory: pytest.TempPathFactory, n: int, width: int) -> None:
+def test_clkhash_json_round_trip(
+    tmp_path_factory: pytest.TempPathFactory, n: int, width: int
+) -> None:
     path = tmp_path_factory.mktemp("c") / "clks.json"
     clks = np.random.default_rng(n).integers(0, 256, size=(n, width), dtype=np.uint8)
     write_clkhash_json(path, clks)

@@ -31,7 +31,13 @@ def test_shipped_schemas_are_valid() -> None:
 def test_person_schema_has_rules_for_every_feature() -> None:
     schema = parse_schema(PERSON)
     assert {f.identifier for f in schema.hashed_features} == {
-        "given_name", "surname", "dob", "sex", "zip", "phone"}
+        "given_name",
+        "surname",
+        "dob",
+        "sex",
+        "zip",
+        "phone",
+    }
     assert all(f.normalize is not None for f in schema.hashed_features)
 
 
@@ -44,15 +50,35 @@ def test_person_schema_has_rules_for_every_feature() -> None:
         (lambda s: s["clkConfig"].update(l=1000), "power of"),
         (lambda s: s["clkConfig"]["kdf"].update(type="PBKDF2"), "clkConfig.kdf.type"),
         (lambda s: s["clkConfig"]["kdf"].update(salt="***"), "clkConfig.kdf.salt"),
-        (lambda s: s["features"][2]["hashing"].update(strategy={}), 'features[2] "dob".hashing.strategy'),
-        (lambda s: s["features"][0]["hashing"]["comparison"].update(n=0), 'features[0] "given_name".hashing.comparison.n'),
+        (
+            lambda s: s["features"][2]["hashing"].update(strategy={}),
+            'features[2] "dob".hashing.strategy',
+        ),
+        (
+            lambda s: s["features"][0]["hashing"]["comparison"].update(n=0),
+            'features[0] "given_name".hashing.comparison.n',
+        ),
         (lambda s: s["features"][0]["format"].update(encoding="latin-1"), "encoding"),
         (lambda s: s["features"][1].update(identifier="given_name"), "unique"),
-        (lambda s: s["features"][2]["format"].update(format="%Y"), 'features[2] "dob".format.format'),
+        (
+            lambda s: s["features"][2]["format"].update(format="%Y"),
+            'features[2] "dob".format.format',
+        ),
         (lambda s: s["features"][3]["hashing"].update(weight=2), "unknown key weight"),
-        (lambda s: s["features"][0]["hashing"].update(hash={"type": "blakeHash", "prevent_singularity": True}), "prevent_singularity"),
-        (lambda s: s["x-htlink"]["features"].update(nickname={"normalize": {"kind": "text"}}), "x-htlink.features.nickname"),
-        (lambda s: s["x-htlink"]["features"]["dob"]["normalize"].update(kind="dte"), "unknown kind"),
+        (
+            lambda s: s["features"][0]["hashing"].update(
+                hash={"type": "blakeHash", "prevent_singularity": True}
+            ),
+            "prevent_singularity",
+        ),
+        (
+            lambda s: s["x-htlink"]["features"].update(nickname={"normalize": {"kind": "text"}}),
+            "x-htlink.features.nickname",
+        ),
+        (
+            lambda s: s["x-htlink"]["features"]["dob"]["normalize"].update(kind="dte"),
+            "unknown kind",
+        ),
         (lambda s: s["clkConfig"].update(xorFolds=1), "xor_folds"),
     ],
 )
