@@ -8,10 +8,10 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import PERSON_MAP, PERSON_SCHEMA
 from typer.testing import CliRunner
 
 from htlink.cli.main import app
-from tests.conftest import PERSON_MAP, PERSON_SCHEMA
 
 HEADER = b"patient_id,First Name,LAST_NAME,Birth Date,Gender,Zip Code,Phone\n"
 cell = st.one_of(

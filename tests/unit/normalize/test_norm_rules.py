@@ -55,9 +55,7 @@ def test_date_rule():
 
 
 def test_sex_codes():
-    rule = parse_rule(
-        "sex", {"kind": "sex", "codes": {"male": "1", "female": "2", "other": "3"}}
-    )
+    rule = parse_rule("sex", {"kind": "sex", "codes": {"male": "1", "female": "2", "other": "3"}})
     assert rule.codes == SexCodes("1", "2", "3")
     assert rule.to_spec()["codes"] == {"male": "1", "female": "2", "other": "3"}
 
@@ -71,8 +69,7 @@ def test_unknown_kind_message():
 
 def test_date_needs_date_format():
     assert problems("dob", {"kind": "date"}) == [
-        'x-htlink.features.dob.normalize: kind "date" needs the feature to have format type '
-        '"date"'
+        'x-htlink.features.dob.normalize: kind "date" needs the feature to have format type "date"'
     ]
 
 
@@ -134,6 +131,13 @@ def test_option_problems(spec, fragment):
     found = problems("f", spec, date_format=date_format)
     assert len(found) == 1
     assert fragment in found[0]
+
+
+def test_codes_as_mapping():
+    rule = NormalizationRule("s", "sex", codes={"male": "1", "female": "2", "other": "9"})
+    assert rule.codes == SexCodes("1", "2", "9")
+    with pytest.raises(SchemaError):
+        NormalizationRule("s", "sex", codes={"male": "1"})
 
 
 def test_direct_construction_is_validated():
