@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import (
@@ -16,11 +17,10 @@ from rich.progress import (
 from rich.table import Table
 
 from htlink.cli.console import err, handle_errors, out
-from htlink.encode.mapping import ColumnMapping, load_mapping_file, parse_map_options
-from htlink.encode.pipeline import EncodeRequest, EncodeResult, encode_file
-from htlink.encode.reader import InputSpec
 from htlink.errors import InputDataError
-from htlink.schema import load_schema_file
+
+if TYPE_CHECKING:  # the encoder pulls in pandas and pyarrow: import them only to encode
+    from htlink.encode.pipeline import EncodeResult
 
 
 def print_report(result: EncodeResult) -> None:
@@ -106,6 +106,11 @@ def encode(
 
 @handle_errors
 def _encode(**opts: object) -> None:
+    from htlink.encode.mapping import ColumnMapping, load_mapping_file, parse_map_options
+    from htlink.encode.pipeline import EncodeRequest, encode_file
+    from htlink.encode.reader import InputSpec
+    from htlink.schema import load_schema_file
+
     formats = set(opts["output_format"])  # type: ignore[arg-type]
     unknown = formats - {"clkhash-json"}
     if unknown:

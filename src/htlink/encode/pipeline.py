@@ -251,8 +251,12 @@ def _run(
     )
     tokens_path = private_dir / "row-tokens.csv"
     fd = os.open(tokens_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    clk_parts: list[np.ndarray] = []
-    token_parts: list[np.ndarray] = []
+    # encodings are spooled to disk chunk by chunk and shuffled through a memory map
+    # at the end, so memory does not grow with the number of records
+    spool = staging / "spool"
+    spool.mkdir(mode=0o700)
+    clk_spool = (spool / "clks.bin").open("wb")
+    token_spool = (spool / "tokens.bin").open("wb")
     bytes_read = 0
     records_done = 0
 
@@ -295,8 +299,8 @@ def _run(
                         strict=True,
                     )
                 )
-                clk_parts.append(encoded.clks)
-                token_parts.append(raw_tokens)
+                clk_spool.write(np.ascontiguousarray(encoded.clks).tobytes())
+                token_spool.write(raw_tokens.tobytes())
                 records_done += len(prepared.ids)
                 if request.on_progress:
                     request.on_progress(bytes_read, records_done)
@@ -310,6 +314,8 @@ def _run(
                 collect(pending.pop(0))
     finally:
         executor.shutdown(cancel_futures=True)
+        clk_spool.close()
+        token_spool.close()
 
     if records_done == 0:
         excluded = quality.consent_excluded
@@ -318,24 +324,26 @@ def _run(
             + (f" ({excluded} were kept out for lack of consent)." if excluded else "."),
             "Check that the file holds data rows below the header.",
         )
-    clks = np.concatenate(clk_parts)
-    tokens = np.concatenate(token_parts)
-    clk_parts.clear()
-    token_parts.clear()
+    width = (schema.clk.l + 7) // 8
+    clks = np.memmap(spool / "clks.bin", dtype=np.uint8, mode="r", shape=(records_done, width))
+    tokens = np.memmap(
+        spool / "tokens.bin", dtype=np.uint8, mode="r", shape=(records_done, TOKEN_BYTES)
+    )
     paths: dict[str, Path] = {}
     if request.clkhash_json:
         # in input order, as clkhash writes it: index i is the row-token map's clkhash_index i
         write_clkhash_json(submission_dir / CLKHASH_FILE, clks)
         paths["clkhash_json"] = submission_dir / CLKHASH_FILE
     # shuffle so the submission's order reveals nothing about the agency's file
-    order = np.random.default_rng(secrets.randbits(128)).permutation(len(clks))
-    clks, tokens = clks[order], tokens[order]
+    order = np.random.default_rng(secrets.randbits(128)).permutation(records_done)
     enc_path = submission_dir / ENCODINGS_FILE
-    write_encodings(enc_path, tokens, clks)
+    write_encodings(enc_path, tokens, clks, order=order)
+    del clks, tokens
+    shutil.rmtree(spool)
     manifest = build_manifest(
         agency=request.agency,
         schema_fingerprint=schema.fingerprint,
-        record_count=len(clks),
+        record_count=records_done,
         bit_length=schema.clk.l,
         content_hash=file_sha256(enc_path),
     )
@@ -359,7 +367,7 @@ def _run(
         paths["report_html"] = report_dir / "quality.html"
     return EncodeResult(
         out_dir=staging,
-        records=len(clks),
+        records=records_done,
         consent_excluded=quality.consent_excluded,
         manifest=manifest,
         report=report,

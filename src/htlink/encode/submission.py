@@ -78,18 +78,31 @@ def check_agency_name(name: str) -> str:
 
 
 def write_encodings(
-    path: Path, tokens: np.ndarray, clks: np.ndarray, batch_rows: int = 100_000
+    path: Path,
+    tokens: np.ndarray,
+    clks: np.ndarray,
+    *,
+    order: np.ndarray | None = None,
+    batch_rows: int = 100_000,
 ) -> None:
-    """Write ``tokens`` (n x 16 raw bytes) and ``clks`` (n x bytes) as Parquet."""
+    """Write ``tokens`` (n x 16 raw bytes) and ``clks`` (n x bytes) as Parquet.
+
+    With ``order``, row ``i`` of the file is row ``order[i]`` of the inputs (which
+    may be memory maps: only one batch is in memory at a time).
+    """
     schema = arrow_schema(clks.shape[1])
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         for start in range(0, len(clks), batch_rows):
-            stop = start + batch_rows
-            hexed = token_hex(tokens[start:stop])
+            rows = (
+                slice(start, start + batch_rows)
+                if order is None
+                else order[start : start + batch_rows]
+            )
+            hexed = token_hex(np.asarray(tokens[rows]))
             clk_array = pa.FixedSizeBinaryArray.from_buffers(
                 pa.binary(clks.shape[1]),
                 len(hexed),
-                [None, pa.py_buffer(np.ascontiguousarray(clks[start:stop]).tobytes())],
+                [None, pa.py_buffer(np.ascontiguousarray(clks[rows]).tobytes())],
             )
             writer.write_batch(
                 pa.record_batch([pa.array(hexed, pa.string()), clk_array], schema=schema)
