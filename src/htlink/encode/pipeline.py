@@ -21,7 +21,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,13 +40,13 @@ from htlink.encode.submission import (
     CLKHASH_FILE,
     ENCODINGS_FILE,
     MANIFEST_FILE,
+    ClkhashJsonWriter,
+    EncodingsWriter,
     build_manifest,
     check_agency_name,
     file_sha256,
     sign_manifest,
     token_hex,
-    write_clkhash_json,
-    write_encodings,
 )
 from htlink.errors import HtlinkError, InputDataError
 from htlink.normalize import AgencyOptions, normalize_column
@@ -55,6 +55,41 @@ from htlink.schema.model import LinkageSchema
 CONSENT_YES = {"y", "yes", "true", "t", "1", "consented", "consent", "granted"}
 CONSENT_NO = {"n", "no", "false", "f", "0", "declined", "refused", "withdrawn", ""}
 TOKEN_BYTES = 16
+
+
+class ShuffleSpool:
+    """An external shuffle: rows go to random bucket files, come back bucket by bucket."""
+
+    def __init__(self, folder: Path, row_bytes: int, buckets: int = 64) -> None:
+        folder.mkdir(mode=0o700)
+        self.folder = folder
+        self.row_bytes = row_bytes
+        self._rng = np.random.default_rng(secrets.randbits(128))
+        self._files = [(folder / f"{b:03d}.bin").open("wb") for b in range(buckets)]
+
+    def add(self, rows: np.ndarray) -> None:
+        bucket = self._rng.integers(0, len(self._files), size=len(rows))
+        order = np.argsort(bucket, kind="stable")
+        counts = np.bincount(bucket, minlength=len(self._files))
+        for fh, part in zip(
+            self._files, np.split(rows[order], np.cumsum(counts)[:-1]), strict=True
+        ):
+            if len(part):
+                fh.write(np.ascontiguousarray(part).tobytes())
+
+    def close_inputs(self) -> None:
+        for fh in self._files:
+            fh.close()
+
+    def shuffled(self) -> Iterator[np.ndarray]:
+        for fh in self._files:
+            path = Path(fh.name)
+            rows = np.fromfile(path, dtype=np.uint8).reshape(-1, self.row_bytes)
+            path.unlink()
+            yield rows[self._rng.permutation(len(rows))]
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @dataclass
@@ -251,12 +286,14 @@ def _run(
     )
     tokens_path = private_dir / "row-tokens.csv"
     fd = os.open(tokens_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    # encodings are spooled to disk chunk by chunk and shuffled through a memory map
-    # at the end, so memory does not grow with the number of records
-    spool = staging / "spool"
-    spool.mkdir(mode=0o700)
-    clk_spool = (spool / "clks.bin").open("wb")
-    token_spool = (spool / "tokens.bin").open("wb")
+    # Encodings are spooled to disk, each record into a random bucket; at the end each
+    # bucket is shuffled in memory and written out. Buckets in a fixed order, each in
+    # uniformly random order, give a uniformly random permutation, and memory holds
+    # one bucket at a time whatever the number of records.
+    spool = ShuffleSpool(staging / "spool", TOKEN_BYTES + (schema.clk.l + 7) // 8)
+    clkhash_writer = (
+        ClkhashJsonWriter(submission_dir / CLKHASH_FILE) if request.clkhash_json else None
+    )
     bytes_read = 0
     records_done = 0
 
@@ -299,8 +336,9 @@ def _run(
                         strict=True,
                     )
                 )
-                clk_spool.write(np.ascontiguousarray(encoded.clks).tobytes())
-                token_spool.write(raw_tokens.tobytes())
+                spool.add(np.concatenate([raw_tokens, encoded.clks], axis=1))
+                if clkhash_writer is not None:
+                    clkhash_writer.write(encoded.clks)  # input order, as clkhash writes it
                 records_done += len(prepared.ids)
                 if request.on_progress:
                     request.on_progress(bytes_read, records_done)
@@ -314,8 +352,9 @@ def _run(
                 collect(pending.pop(0))
     finally:
         executor.shutdown(cancel_futures=True)
-        clk_spool.close()
-        token_spool.close()
+        spool.close_inputs()
+        if clkhash_writer is not None:
+            clkhash_writer.close()
 
     if records_done == 0:
         excluded = quality.consent_excluded
@@ -324,22 +363,18 @@ def _run(
             + (f" ({excluded} were kept out for lack of consent)." if excluded else "."),
             "Check that the file holds data rows below the header.",
         )
-    width = (schema.clk.l + 7) // 8
-    clks = np.memmap(spool / "clks.bin", dtype=np.uint8, mode="r", shape=(records_done, width))
-    tokens = np.memmap(
-        spool / "tokens.bin", dtype=np.uint8, mode="r", shape=(records_done, TOKEN_BYTES)
-    )
     paths: dict[str, Path] = {}
     if request.clkhash_json:
-        # in input order, as clkhash writes it: index i is the row-token map's clkhash_index i
-        write_clkhash_json(submission_dir / CLKHASH_FILE, clks)
+        # index i is the row-token map's clkhash_index i
         paths["clkhash_json"] = submission_dir / CLKHASH_FILE
-    # shuffle so the submission's order reveals nothing about the agency's file
-    order = np.random.default_rng(secrets.randbits(128)).permutation(records_done)
     enc_path = submission_dir / ENCODINGS_FILE
-    write_encodings(enc_path, tokens, clks, order=order)
-    del clks, tokens
-    shutil.rmtree(spool)
+    writer = EncodingsWriter(enc_path, (schema.clk.l + 7) // 8)
+    try:
+        for rows in spool.shuffled():
+            writer.write(rows[:, :TOKEN_BYTES], rows[:, TOKEN_BYTES:])
+    finally:
+        writer.close()
+        spool.remove()
     manifest = build_manifest(
         agency=request.agency,
         schema_fingerprint=schema.fingerprint,

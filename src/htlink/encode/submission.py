@@ -77,38 +77,45 @@ def check_agency_name(name: str) -> str:
     return name
 
 
-def write_encodings(
-    path: Path,
-    tokens: np.ndarray,
-    clks: np.ndarray,
-    *,
-    order: np.ndarray | None = None,
-    batch_rows: int = 100_000,
-) -> None:
-    """Write ``tokens`` (n x 16 raw bytes) and ``clks`` (n x bytes) as Parquet.
+class EncodingsWriter:
+    """Writes ``encodings.parquet`` batch by batch (row tokens as hex, CLKs as fixed binary)."""
 
-    With ``order``, row ``i`` of the file is row ``order[i]`` of the inputs (which
-    may be memory maps: only one batch is in memory at a time).
-    """
-    schema = arrow_schema(clks.shape[1])
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+    def __init__(self, path: Path, clk_bytes: int) -> None:
+        self.schema = arrow_schema(clk_bytes)
+        self.clk_bytes = clk_bytes
+        self.rows = 0
+        self._writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+
+    def write(self, tokens: np.ndarray, clks: np.ndarray) -> None:
+        """Append ``tokens`` (n x 16 raw bytes) and ``clks`` (n x clk_bytes)."""
+        if not len(clks):
+            return
+        hexed = token_hex(tokens)
+        clk_array = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(self.clk_bytes),
+            len(hexed),
+            [None, pa.py_buffer(np.ascontiguousarray(clks).tobytes())],
+        )
+        batch = pa.record_batch([pa.array(hexed, pa.string()), clk_array], schema=self.schema)
+        self._writer.write_batch(batch)
+        self.rows += len(hexed)
+
+    def close(self) -> None:
+        if self.rows == 0:
+            self._writer.write_table(self.schema.empty_table())
+        self._writer.close()
+
+
+def write_encodings(
+    path: Path, tokens: np.ndarray, clks: np.ndarray, batch_rows: int = 100_000
+) -> None:
+    """Write ``tokens`` (n x 16 raw bytes) and ``clks`` (n x bytes) as Parquet, in order."""
+    writer = EncodingsWriter(path, clks.shape[1])
+    try:
         for start in range(0, len(clks), batch_rows):
-            rows = (
-                slice(start, start + batch_rows)
-                if order is None
-                else order[start : start + batch_rows]
-            )
-            hexed = token_hex(np.asarray(tokens[rows]))
-            clk_array = pa.FixedSizeBinaryArray.from_buffers(
-                pa.binary(clks.shape[1]),
-                len(hexed),
-                [None, pa.py_buffer(np.ascontiguousarray(clks[rows]).tobytes())],
-            )
-            writer.write_batch(
-                pa.record_batch([pa.array(hexed, pa.string()), clk_array], schema=schema)
-            )
-        if len(clks) == 0:
-            writer.write_table(schema.empty_table())
+            writer.write(tokens[start : start + batch_rows], clks[start : start + batch_rows])
+    finally:
+        writer.close()
 
 
 def build_manifest(
@@ -133,13 +140,31 @@ def sign_manifest(manifest: dict[str, Any], key: Any) -> dict[str, Any]:
     return {**body, "signature": sign_document(body, key)}
 
 
+class ClkhashJsonWriter:
+    """Streams clkhash's interchange format, ``{"clks": [base64 of each CLK]}``."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh = path.open("w", encoding="utf-8")
+        self._fh.write('{"clks": [')
+        self._first = True
+
+    def write(self, clks: np.ndarray) -> None:
+        for row in clks:
+            self._fh.write(("" if self._first else ",") + '"')
+            self._fh.write(base64.b64encode(row.tobytes()).decode() + '"')
+            self._first = False
+
+    def close(self) -> None:
+        self._fh.write("]}\n")
+        self._fh.close()
+
+
 def write_clkhash_json(path: Path, clks: np.ndarray) -> None:
-    """clkhash's interchange format: ``{"clks": [base64 of each CLK]}``."""
-    with path.open("w", encoding="utf-8") as fh:
-        fh.write('{"clks": [')
-        for i, row in enumerate(clks):
-            fh.write(("," if i else "") + '"' + base64.b64encode(row.tobytes()).decode() + '"')
-        fh.write("]}\n")
+    writer = ClkhashJsonWriter(path)
+    try:
+        writer.write(clks)
+    finally:
+        writer.close()
 
 
 def read_clkhash_json(path: Path, bit_length: int | None = None) -> np.ndarray:

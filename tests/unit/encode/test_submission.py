@@ -117,3 +117,21 @@ def test_clkhash_json_round_trip(
     assert (read_clkhash_json(path, width * 8) == clks).all()
     with pytest.raises(SubmissionError):
         read_clkhash_json(path, width * 8 + 8)
+
+
+def test_distinct_counter_is_exact_then_a_close_estimate() -> None:
+    import pandas as pd
+
+    from htlink.encode.quality import _DistinctCounter
+
+    exact = _DistinctCounter()
+    exact.add(pd.Series(["a", "b", "a", None, "c", "a"], dtype=object))
+    assert exact.result() == (3, 3) and not exact.estimated
+    sketch = _DistinctCounter(max_exact=1000, sketch_size=4096)
+    for chunk in range(20):
+        values = [f"v{chunk}-{i}" for i in range(5000)] + ["placeholder"] * 500
+        sketch.add(pd.Series(values, dtype=object))
+    distinct, top = sketch.result()
+    assert sketch.estimated
+    assert abs(distinct - 100_001) / 100_001 < 0.05
+    assert top == 10_000
