@@ -313,3 +313,32 @@ def test_cli_runs_as_an_installed_command(
         check=False,
     )
     assert proc.returncode == 0 and "sha256:" in proc.stdout
+
+
+def test_full_name_column_via_mapping_file(tmp_path: Path, secret_file: Path) -> None:
+    data = tmp_path / "cw.csv"
+    data.write_text(
+        "report_id,child_name,birth_date,gender,zip\n"
+        'r1,"García López, María",2009-05-01,female,02134\n'
+        "r2,Nguyen,2010-01-02,male,02134\n"
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "id_column: report_id\n"
+        "columns:\n"
+        "  given_name: {column: child_name, part: given, name_format: last_comma_first}\n"
+        "  surname: {column: child_name, part: surname, name_format: last_comma_first}\n"
+        "  dob: birth_date\n  sex: gender\n  zip: zip\n"
+        "absent: [phone]\n"
+    )
+    out = tmp_path / "o"
+    result, text = invoke([
+        "encode", "--schema", str(PERSON_SCHEMA), "--secret", str(secret_file),
+        "--input", str(data), "--agency", "cw", "--out", str(out),
+        "--map-file", str(mapping), "--report",
+    ])  # fmt: skip
+    assert result.exit_code == 0, text
+    report = json.loads((out / "report" / "quality.json").read_text())
+    given = next(f for f in report["features"] if f["feature"] == "given_name")
+    assert given["invalid_reasons"] == {"name_format_mismatch": 1}
+    assert given["present"] == 1

@@ -33,7 +33,7 @@ import pandas as pd
 from htlink.crypto.secret import load_secret
 from htlink.crypto.signing import load_private_key
 from htlink.encode.bloom import ClkEncoder, EncodedChunk
-from htlink.encode.mapping import ColumnMapping, check_mapping
+from htlink.encode.mapping import ColumnMapping, check_mapping, split_full_names
 from htlink.encode.quality import QualityAccumulator, QualityReport
 from htlink.encode.reader import InputSpec, iter_chunks, read_header
 from htlink.encode.submission import (
@@ -170,7 +170,12 @@ def prepare_chunk(
             normalization[name] = {"input_missing": len(chunk), "invalid": 0}
             values_for_distinct[name] = pd.Series([], dtype=object)
             continue
-        raw = chunk[mapping.columns[name]].reset_index(drop=True)
+        spec = mapping.columns[name]
+        raw = chunk[spec.column].reset_index(drop=True)
+        mismatched = 0
+        if spec.part is not None and spec.name_format is not None:
+            parts, mismatched = split_full_names(raw.tolist(), spec.part, spec.name_format)
+            raw = pd.Series(parts, dtype=object)
         if feature.normalize is not None:
             result = normalize_column(raw, feature.normalize, options)
             values = result.values
@@ -181,6 +186,12 @@ def prepare_chunk(
                 "repaired": result.n_repaired,
                 "changed": result.n_changed,
             }
+            if mismatched:
+                # values the full-name format could not split: present in the file, unusable
+                stats = normalization[name]
+                stats["input_missing"] -= mismatched
+                stats["invalid"] += mismatched
+                stats["reasons"]["name_format_mismatch"] = mismatched
         else:
             # a pure clkhash feature: values are encoded exactly as written
             values = raw.astype(object)
@@ -245,7 +256,7 @@ def encode_file(request: EncodeRequest) -> EncodeResult:
     needed = list(
         dict.fromkeys(
             [
-                *request.mapping.columns.values(),
+                *(spec.column for spec in request.mapping.columns.values()),
                 *([request.mapping.id_column] if request.mapping.id_column else []),
                 *([request.mapping.consent_column] if request.mapping.consent_column else []),
             ]
@@ -281,7 +292,10 @@ def _run(
     private_dir.mkdir(mode=0o700)
     mapping = request.mapping
     quality = QualityAccumulator(
-        {f.identifier: mapping.columns.get(f.identifier) for f in schema.hashed_features},
+        {
+            f.identifier: (spec.column if (spec := mapping.columns.get(f.identifier)) else None)
+            for f in schema.hashed_features
+        },
         schema.clk.l,
     )
     tokens_path = private_dir / "row-tokens.csv"
