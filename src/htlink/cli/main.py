@@ -5,7 +5,14 @@ from __future__ import annotations
 import typer
 
 from htlink import __version__
-from htlink.cli import encode_cmd, keys_cmd, schema_cmd
+from htlink.cli import (
+    encode_cmd,
+    evaluate_cmd,
+    keys_cmd,
+    match_cmd,
+    schema_cmd,
+    synth_cmd,
+)
 
 app = typer.Typer(
     name="htlink",
@@ -19,6 +26,9 @@ app = typer.Typer(
 app.add_typer(schema_cmd.app, name="schema")
 app.add_typer(keys_cmd.app, name="keys")
 app.command("encode")(encode_cmd.encode)
+app.command("synth")(synth_cmd.synth)
+app.command("match")(match_cmd.match)
+app.command("evaluate")(evaluate_cmd.evaluate)
 
 
 def _version(value: bool) -> None:

@@ -227,6 +227,8 @@ class QualityReport:
     def _warnings(self) -> list[str]:
         out = []
         for f in self.features:
+            if f["column"] is None:
+                continue  # declared absent: the agency does not hold this feature
             if f["records"] and f["completeness"] < LOW_COMPLETENESS:
                 out.append(
                     f"{f['feature']}: only {f['completeness']:.0%} of records have a usable value "
