@@ -36,7 +36,7 @@ done
 
 step "Link the three submissions into people (threshold chosen from the data)"
 run htlink match "$OUT/healthcare/submission" "$OUT/social_services/submission" \
-  "$OUT/prosecution/submission" --threshold auto --out "$OUT/links"
+  "$OUT/prosecution/submission" --threshold auto --out "$OUT/links" --write-pairs 0.7
 
 step "Score the linkage against the generator's ground truth"
 run htlink evaluate --truth "$OUT/world/truth.csv" \
@@ -45,7 +45,7 @@ run htlink evaluate --truth "$OUT/world/truth.csv" \
   --tokens "healthcare=$OUT/healthcare/private/row-tokens.csv" \
   --tokens "social_services=$OUT/social_services/private/row-tokens.csv" \
   --tokens "prosecution=$OUT/prosecution/private/row-tokens.csv" \
-  --out "$OUT/evaluation"
+  --pairs "$OUT/links/pairs.csv" --out "$OUT/evaluation"
 
 step "Done"
 echo "Submissions (what the hub receives): $OUT/<agency>/submission"

@@ -168,3 +168,26 @@ def test_refuses_bad_thresholds(tmp_path: Path, secret_file: Path, threshold: st
         app, ["match", str(a), str(b), "--threshold", threshold, "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2 and "threshold" in result.output.lower()
+
+
+def test_write_pairs_for_evaluation(tmp_path: Path, secret_file: Path) -> None:
+    a = encode(tmp_path, secret_file, "clinic", PEOPLE[:4])
+    b = encode(tmp_path, secret_file, "court", [PEOPLE[0], PEOPLE[0], PEOPLE[5]])
+    out = tmp_path / "links"
+    result = runner.invoke(
+        app,
+        ["match", str(a), str(b), "--threshold", "0.8", "--out", str(out), "--write-pairs", "0.5"],
+    )
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(out / "pairs.csv")
+    assert list(pairs.columns) == [
+        "agency_a",
+        "row_token_a",
+        "agency_b",
+        "row_token_b",
+        "similarity",
+    ]
+    assert (pairs.similarity >= 0.5).all()
+    within = pairs[(pairs.agency_a == "court") & (pairs.agency_b == "court")]
+    assert within.similarity.max() == 1.0  # the repeated record
+    assert not (out / "pairs.csv").read_text().count("José")

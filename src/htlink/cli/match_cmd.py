@@ -28,6 +28,12 @@ def match(
         help="An agency with at most one record per person.",
         show_default=False,
     ),
+    write_pairs: float | None = typer.Option(
+        None,
+        "--write-pairs",
+        help="Also write DIR/pairs.csv: every pair scoring at least this (for `htlink evaluate "
+        "--pairs` on synthetic data only; it links rows across agencies).",
+    ),
 ) -> None:
     """Link submissions from two or more agencies into people.
 
@@ -84,3 +90,15 @@ def _match(**opts: object) -> None:
             f"{counts.get('accepted_links', 0):,} links kept"
         )
     out.print(f"Links for each agency: {out_dir}/<agency>.links.csv")
+    if opts["write_pairs"] is not None:
+        from htlink.match.engine import scored_pairs
+
+        minimum = float(opts["write_pairs"])  # type: ignore[arg-type]
+        if not 0.0 < minimum <= 1.0:
+            raise HtlinkError(f"--write-pairs {minimum} must be in (0, 1].")
+        pairs = scored_pairs(subs, minimum)
+        pairs.to_csv(out_dir / "pairs.csv", index=False)
+        err.print(
+            f"[yellow]Wrote {len(pairs):,} scored pairs to {out_dir / 'pairs.csv'}[/]: row-level "
+            "links across agencies, for evaluation on synthetic data only. Never share it."
+        )

@@ -157,3 +157,37 @@ def _pair_keys(agencies: list[str], deduplicated: set[str]) -> dict[str, tuple[i
     }
     keys.update({f"{x}~{x}": (a, a) for a, x in enumerate(agencies) if x not in deduplicated})
     return keys
+
+
+def scored_pairs(submissions: list[Submission], min_score: float) -> pd.DataFrame:
+    """Every pair of records (across and within agencies) scoring ``min_score`` or more.
+
+    Row-level and across agencies: for evaluating a linkage on synthetic data
+    only.  The hub never produces this.
+    """
+    check_compatible(submissions)
+    agencies = [s.manifest["agency"] for s in submissions]
+    words = [as_words(s.clks) for s in submissions]
+    frames = []
+    for a, b in [
+        *combinations(range(len(submissions)), 2),
+        *((x, x) for x in range(len(submissions))),
+    ]:
+        if a == b:
+            i, j, score, _ = dice_pairs_within(words[a], min_score)
+        else:
+            i, j, score, _ = dice_pairs(words[a], words[b], min_score)
+        tokens_a = np.asarray(submissions[a].row_tokens, dtype=object)
+        tokens_b = np.asarray(submissions[b].row_tokens, dtype=object)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "agency_a": agencies[a],
+                    "row_token_a": tokens_a[i],
+                    "agency_b": agencies[b],
+                    "row_token_b": tokens_b[j],
+                    "similarity": np.round(score, 6),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)

@@ -59,19 +59,22 @@ def _dice_range(
     b_pop: np.ndarray,
     threshold: float,
     skip_lower: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """All pairs with Dice >= threshold; ``b`` must be sorted by popcount.
+    start: int,
+    out_i: np.ndarray,
+    out_j: np.ndarray,
+    out_s: np.ndarray,
+) -> tuple[int, int, int]:
+    """Pairs with Dice >= threshold for rows ``start..`` of ``a``; ``b`` sorted by popcount.
 
+    Fills the preallocated ``out_*`` buffers and stops before a row whose range
+    could overflow them.  Returns (pairs written, next row to do, pairs compared).
     With ``skip_lower`` (a set compared with itself) only pairs j > i are kept.
     """
     n, width = a_words.shape
-    capacity = 1024
-    out_i = np.empty(capacity, np.int64)
-    out_j = np.empty(capacity, np.int64)
-    out_s = np.empty(capacity, np.float64)
+    capacity = out_i.shape[0]
     count = 0
     compared = 0
-    for i in range(n):
+    for i in range(start, n):
         pa = a_pop[i]
         if threshold > 0.0:
             low = pa * threshold / (2.0 - threshold)
@@ -82,24 +85,66 @@ def _dice_range(
             j0, j1 = 0, b_pop.shape[0]
         if skip_lower and j0 <= i:
             j0 = i + 1
+        if count + (j1 - j0) > capacity and count > 0:
+            return count, i, compared
         for j in range(j0, j1):
             inter = 0
             for k in range(width):
                 inter += _popcount64(a_words[i, k] & b_words[j, k])
             compared += 1
             total = pa + b_pop[j]
-            score = 2.0 * inter / total if total > 0 else 0.0
-            if score >= threshold:
-                if count == capacity:
-                    capacity *= 2
-                    out_i = np.concatenate((out_i, np.empty(capacity - count, np.int64)))
-                    out_j = np.concatenate((out_j, np.empty(capacity - count, np.int64)))
-                    out_s = np.concatenate((out_s, np.empty(capacity - count, np.float64)))
+            if total > 0:
+                score = 2.0 * inter / total
+                if score >= threshold:
+                    out_i[count] = i
+                    out_j[count] = j
+                    out_s[count] = score
+                    count += 1
+            elif threshold <= 0.0:
                 out_i[count] = i
                 out_j[count] = j
-                out_s[count] = score
+                out_s[count] = 0.0
                 count += 1
-    return out_i[:count], out_j[:count], out_s[:count], compared
+    return count, n, compared
+
+
+def _all_pairs(
+    a_words: np.ndarray,
+    a_pop: np.ndarray,
+    b_words: np.ndarray,
+    b_pop: np.ndarray,
+    threshold: float,
+    skip_lower: bool,
+    capacity: int = 1 << 20,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Run the kernel to the end, in as many buffer-fulls as it takes.
+
+    A buffer holds at least one row's whole range (``len(b_words)`` pairs), so
+    the kernel can always make progress.
+    """
+    capacity = max(capacity, len(b_words), 1)
+    parts_i, parts_j, parts_s = [], [], []
+    compared_total = 0
+    start = 0
+    while True:
+        out_i = np.empty(capacity, np.int64)
+        out_j = np.empty(capacity, np.int64)
+        out_s = np.empty(capacity, np.float64)
+        count, start, compared = _dice_range(
+            a_words, a_pop, b_words, b_pop, threshold, skip_lower, start, out_i, out_j, out_s
+        )
+        compared_total += compared
+        parts_i.append(out_i[:count].copy())
+        parts_j.append(out_j[:count].copy())
+        parts_s.append(out_s[:count].copy())
+        if start >= len(a_words):
+            break
+    return (
+        np.concatenate(parts_i),
+        np.concatenate(parts_j),
+        np.concatenate(parts_s),
+        compared_total,
+    )
 
 
 def dice_pairs(
@@ -112,7 +157,7 @@ def dice_pairs(
     a_pop = popcounts(a_words)
     b_pop = popcounts(b_words)
     order = np.argsort(b_pop, kind="stable")
-    i, j, s, compared = _dice_range(
+    i, j, s, compared = _all_pairs(
         a_words, a_pop, np.ascontiguousarray(b_words[order]), b_pop[order], float(threshold), False
     )
     return i, order[j], s, compared
@@ -125,7 +170,7 @@ def dice_pairs_within(
     pop = popcounts(words)
     order = np.argsort(pop, kind="stable")
     sorted_words = np.ascontiguousarray(words[order])
-    i, j, s, compared = _dice_range(
+    i, j, s, compared = _all_pairs(
         sorted_words, pop[order], sorted_words, pop[order], float(threshold), True
     )
     a, b = order[i], order[j]

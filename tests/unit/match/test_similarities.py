@@ -64,3 +64,19 @@ def test_popcounts_and_empty_clks() -> None:
     i, j, s, _ = dice_pairs(words, words, 0.0)
     scores = dict(zip(zip(i.tolist(), j.tolist(), strict=True), s.tolist(), strict=True))
     assert scores[(0, 0)] == 0.0 and scores[(1, 1)] == 1.0 and scores[(2, 1)] == 2 / 129
+
+
+def test_small_buffers_resume_and_give_the_same_pairs() -> None:
+    from htlink.match.similarities import _all_pairs, popcounts
+
+    rng = np.random.default_rng(9)
+    a = as_words(random_clks(rng, 60, 16, 0.3))
+    b = as_words(random_clks(rng, 50, 16, 0.3))
+    pa, pb = popcounts(a), popcounts(b)
+    order = np.argsort(pb, kind="stable")
+    bs = np.ascontiguousarray(b[order])
+    full = _all_pairs(a, pa, bs, pb[order], 0.3, False)
+    small = _all_pairs(a, pa, bs, pb[order], 0.3, False, capacity=1)
+    assert len(full[0]) > 100
+    for x, y in zip(full, small, strict=True):
+        assert np.array_equal(np.asarray(x), np.asarray(y))
