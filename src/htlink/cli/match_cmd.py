@@ -28,6 +28,12 @@ def match(
         help="An agency with at most one record per person.",
         show_default=False,
     ),
+    min_average: float | None = typer.Option(
+        None,
+        "--min-average",
+        help="Two clusters merge only if their members' mean Dice reaches this "
+        "(default: the threshold; 0 turns average linkage off).",
+    ),
     write_pairs: float | None = typer.Option(
         None,
         "--write-pairs",
@@ -75,7 +81,13 @@ def _match(**opts: object) -> None:
             f"Made a new project key in {key_path}: keep it to get the same pseudonyms when "
             "you re-run this project."
         )
-    result = link_submissions(subs, threshold, key, set(opts["deduplicated"]))  # type: ignore[arg-type]
+    result = link_submissions(
+        subs,
+        threshold,
+        key,
+        set(opts["deduplicated"]),  # type: ignore[arg-type]
+        min_average=opts["min_average"],  # type: ignore[arg-type]
+    )
     for agency, frame in result.links.items():
         frame.to_csv(out_dir / f"{agency}.links.csv", index=False)
     (out_dir / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")

@@ -76,8 +76,13 @@ def link_submissions(
     threshold: float,
     project_key: bytes,
     deduplicated: set[str] | None = None,
+    min_average: float | None = None,
 ) -> LinkResult:
-    """Cluster the records of ``submissions`` into people and assign pseudonyms."""
+    """Cluster the records of ``submissions`` into people and assign pseudonyms.
+
+    ``min_average`` is the average-linkage floor for merging clusters (see
+    :mod:`htlink.match.solving`); by default the threshold itself.
+    """
     check_compatible(submissions)
     if not 0.0 < threshold <= 1.0:
         raise HtlinkError(f"The threshold must be in (0, 1]; got {threshold}.")
@@ -114,7 +119,15 @@ def link_submissions(
     scores = np.concatenate(ss) if ss else np.zeros(0)
 
     flags = np.array([a in deduplicated for a in agencies])
-    roots, confidence, accepted = cluster_records(source_of, flags, u, v, scores)
+    roots, confidence, accepted = cluster_records(
+        source_of,
+        flags,
+        u,
+        v,
+        scores,
+        words=np.concatenate(words),
+        min_average=threshold if min_average is None else min_average,
+    )
     tokens = [t for s in submissions for t in s.row_tokens]
     pseudonyms = cluster_pseudonyms(roots, source_of, tokens, agencies, project_key)
 
@@ -138,6 +151,7 @@ def link_submissions(
     hist, edges = np.histogram(scores, bins=HISTOGRAM_BINS, range=(threshold, 1.0))
     summary = {
         "threshold": threshold,
+        "min_average": threshold if min_average is None else min_average,
         "agencies": {agency: sizes[a] for a, agency in enumerate(agencies)},
         "deduplicated": sorted(deduplicated),
         "pairs": pair_counts,

@@ -4,10 +4,17 @@ The rule, the same for two agencies and for many:
 
 1. Sort the candidate links by score, highest first; equal scores are taken in
    the order of their record numbers (lower first record, then lower second).
-2. Take each link in that order and merge the two records' clusters, unless the
-   merged cluster would hold two records of a source that declared itself
-   de-duplicated; then the link is rejected.
+2. Take each link in that order and merge the two records' clusters, unless
+   (a) the merged cluster would hold two records of a source that declared
+   itself de-duplicated, or (b) the two clusters are not alike as a whole: the
+   mean Dice score over every pair of their members (one from each) is below
+   ``min_average``.  Then the link is rejected.
 3. Clusters are the connected components of the accepted links.
+
+Rule (b) is average linkage.  Without it one strong link per step can chain
+different people together -- A is like B, B like C, C like D -- and with repeat
+visits in a source that is not de-duplicated, chains grew into clusters of
+thousands on the synthetic agencies.
 
 With two de-duplicated sources this is greedy one-to-one assignment.  A
 conflict such as A~B, B~C but A≁C is resolved by the order: if B's link to A
@@ -23,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from htlink.match.similarities import _popcount64, popcounts
+
 
 @njit(nogil=True, cache=True)
 def _find(parent: np.ndarray, x: int) -> int:
@@ -35,6 +44,28 @@ def _find(parent: np.ndarray, x: int) -> int:
 
 
 @njit(nogil=True, cache=True)
+def _mean_dice(
+    words: np.ndarray, pop: np.ndarray, next_member: np.ndarray, ra: int, rb: int
+) -> float:
+    """Mean Dice over all pairs (x in cluster ra, y in cluster rb), via member lists."""
+    total = 0.0
+    count = 0
+    x = ra
+    while x >= 0:
+        y = rb
+        while y >= 0:
+            inter = 0
+            for k in range(words.shape[1]):
+                inter += _popcount64(words[x, k] & words[y, k])
+            denominator = pop[x] + pop[y]
+            total += 2.0 * inter / denominator if denominator > 0 else 0.0
+            count += 1
+            y = next_member[y]
+        x = next_member[x]
+    return total / count
+
+
+@njit(nogil=True, cache=True)
 def _cluster(
     n: int,
     source_of: np.ndarray,
@@ -43,8 +74,13 @@ def _cluster(
     v: np.ndarray,
     order: np.ndarray,
     scores: np.ndarray,
+    words: np.ndarray,
+    min_average: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     parent = np.arange(n)
+    next_member = np.full(n, -1, np.int64)  # members of a cluster: a list from its root
+    last_member = np.arange(n)
+    pop = popcounts(words) if min_average > 0.0 else np.zeros(n, np.int64)
     sources = np.zeros(n, np.int64)
     for x in range(n):
         sources[x] = np.int64(1) << source_of[x]
@@ -57,13 +93,14 @@ def _cluster(
             accepted[e] = True
         elif sources[ra] & sources[rb] & dedup_mask:
             continue
+        elif min_average > 0.0 and _mean_dice(words, pop, next_member, ra, rb) < min_average:
+            continue
         else:
-            if ra < rb:
-                parent[rb] = ra
-                sources[ra] |= sources[rb]
-            else:
-                parent[ra] = rb
-                sources[rb] |= sources[ra]
+            keep, gone = (ra, rb) if ra < rb else (rb, ra)
+            parent[gone] = keep
+            sources[keep] |= sources[gone]
+            next_member[last_member[keep]] = gone
+            last_member[keep] = last_member[gone]
             accepted[e] = True
         if accepted[e]:
             s = scores[e]
@@ -89,14 +126,20 @@ def cluster_records(
     u: np.ndarray,
     v: np.ndarray,
     scores: np.ndarray,
+    words: np.ndarray | None = None,
+    min_average: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cluster ``len(source_of)`` records given scored links ``(u[k], v[k], scores[k])``.
 
     ``source_of[x]`` is record x's source (0..63); ``deduplicated[s]`` says whether
-    source s has at most one record per person.  Returns each record's cluster
-    root, its confidence (the best accepted link touching it; NaN when it stays
-    alone) and which links were accepted.
+    source s has at most one record per person.  With ``words`` (every record's
+    CLK as uint64 words, in record order) and ``min_average`` > 0, two clusters
+    merge only if the mean Dice over their cross pairs reaches ``min_average``.
+    Returns each record's cluster root, its confidence (the best accepted link
+    touching it; NaN when it stays alone) and which links were accepted.
     """
+    if min_average > 0.0 and words is None:
+        raise ValueError("min_average needs the records' words")
     if len(deduplicated) > 64:
         raise ValueError("at most 64 sources can be linked at once")
     mask = 0
@@ -107,6 +150,16 @@ def cluster_records(
     v = np.asarray(v, dtype=np.int64)
     scores = np.asarray(scores, dtype=np.float64)
     order = link_order(u, v, scores)
+    if words is None:
+        words = np.zeros((len(source_of), 1), dtype=np.uint64)
     return _cluster(
-        len(source_of), np.asarray(source_of, dtype=np.int64), np.int64(mask), u, v, order, scores
+        len(source_of),
+        np.asarray(source_of, dtype=np.int64),
+        np.int64(mask),
+        u,
+        v,
+        order,
+        scores,
+        np.ascontiguousarray(words),
+        float(min_average),
     )

@@ -78,3 +78,23 @@ def test_constraints_hold_and_input_order_does_not_matter(data: st.DataObject) -
     perm = np.random.default_rng(0).permutation(len(u))
     swapped = cluster_records(source, dedup, v[perm], u[perm], scores[perm])[0]
     assert groups(swapped) == groups(roots)
+
+
+def test_average_linkage_stops_chains() -> None:
+    from htlink.match.similarities import as_words
+
+    # A and C share nothing; B is half A and half C: A~B and B~C score 2/3, A~C 0
+    a = np.zeros(64, bool)
+    a[:16] = True
+    c = np.zeros(64, bool)
+    c[16:32] = True
+    b = a | c
+    words = as_words(np.packbits(np.stack([a, b, c]), axis=1))
+    source = np.array([0, 1, 2])
+    u, v, scores = np.array([0, 1]), np.array([1, 2]), np.array([2 / 3, 2 / 3])
+    single = cluster_records(source, np.array([False] * 3), u, v, scores)[0]
+    assert groups(single) == {frozenset({0, 1, 2})}
+    average = cluster_records(
+        source, np.array([False] * 3), u, v, scores, words=words, min_average=0.6
+    )[0]
+    assert groups(average) == {frozenset({0, 1}), frozenset({2})}  # mean(A~C, B~C) = 1/3 < 0.6
