@@ -191,3 +191,16 @@ def test_write_pairs_for_evaluation(tmp_path: Path, secret_file: Path) -> None:
     within = pairs[(pairs.agency_a == "court") & (pairs.agency_b == "court")]
     assert within.similarity.max() == 1.0  # the repeated record
     assert not (out / "pairs.csv").read_text().count("José")
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path, secret_file: Path) -> None:
+    a = encode(tmp_path, secret_file, "clinic", PEOPLE[:2])
+    b = encode(tmp_path, secret_file, "court", PEOPLE[:2])
+    result = runner.invoke(
+        app,
+        ["match", str(a), str(b), "--threshold", "0.8", "--out", str(tmp_path / "o"),
+         "--scheduler", "tcp://127.0.0.1:1"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "reach" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o" / "clinic.links.csv").exists()

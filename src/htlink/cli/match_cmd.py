@@ -34,6 +34,14 @@ def match(
         help="Two clusters merge only if their members' mean Dice reaches this "
         "(default: the threshold; 0 turns average linkage off).",
     ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run the comparisons on the Dask cluster at ADDRESS (tcp://HOST:8786; see "
+        "docs/scale-out.md). Default: on this machine.",
+        show_default=False,
+    ),
     write_pairs: float | None = typer.Option(
         None,
         "--write-pairs",
@@ -87,6 +95,7 @@ def _match(**opts: object) -> None:
         key,
         set(opts["deduplicated"]),  # type: ignore[arg-type]
         min_average=opts["min_average"],  # type: ignore[arg-type]
+        scheduler=opts["scheduler"],
     )
     for agency, frame in result.links.items():
         frame.to_csv(out_dir / f"{agency}.links.csv", index=False)

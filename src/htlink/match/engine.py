@@ -22,6 +22,7 @@ import pandas as pd
 from htlink.encode.submission import Submission
 from htlink.errors import HtlinkError
 from htlink.match.pseudonyms import cluster_pseudonyms
+from htlink.match.scaleout import candidate_pairs, scheduler_client
 from htlink.match.similarities import as_words, dice_pairs, dice_pairs_within
 from htlink.match.solving import cluster_records
 
@@ -77,11 +78,14 @@ def link_submissions(
     project_key: bytes,
     deduplicated: set[str] | None = None,
     min_average: float | None = None,
+    scheduler: Any = None,
 ) -> LinkResult:
     """Cluster the records of ``submissions`` into people and assign pseudonyms.
 
     ``min_average`` is the average-linkage floor for merging clusters (see
-    :mod:`htlink.match.solving`); by default the threshold itself.
+    :mod:`htlink.match.solving`); by default the threshold itself.  With
+    ``scheduler`` (a Dask address or client) the comparisons run on that cluster,
+    with identical results.
     """
     check_compatible(submissions)
     if not 0.0 < threshold <= 1.0:
@@ -100,20 +104,26 @@ def link_submissions(
 
     us, vs, ss = [], [], []
     pair_counts: dict[str, dict[str, int]] = {}
-    for a, b in combinations(range(len(submissions)), 2):
-        i, j, s, compared = dice_pairs(words[a], words[b], threshold)
-        us.append(i + offsets[a])
-        vs.append(j + offsets[b])
-        ss.append(s)
-        pair_counts[f"{agencies[a]}~{agencies[b]}"] = {"compared": compared, "candidates": len(s)}
-    for a, agency in enumerate(agencies):
-        if agency in deduplicated:
-            continue
-        i, j, s, compared = dice_pairs_within(words[a], threshold)
-        us.append(i + offsets[a])
-        vs.append(j + offsets[a])
-        ss.append(s)
-        pair_counts[f"{agency}~{agency}"] = {"compared": compared, "candidates": len(s)}
+    with scheduler_client(scheduler) as client:
+        for a, b in combinations(range(len(submissions)), 2):
+            i, j, s, compared = candidate_pairs(words[a], words[b], threshold, scheduler=client)
+            us.append(i + offsets[a])
+            vs.append(j + offsets[b])
+            ss.append(s)
+            pair_counts[f"{agencies[a]}~{agencies[b]}"] = {
+                "compared": compared,
+                "candidates": len(s),
+            }
+        for a, agency in enumerate(agencies):
+            if agency in deduplicated:
+                continue
+            i, j, s, compared = candidate_pairs(
+                words[a], None, threshold, within=True, scheduler=client
+            )
+            us.append(i + offsets[a])
+            vs.append(j + offsets[a])
+            ss.append(s)
+            pair_counts[f"{agency}~{agency}"] = {"compared": compared, "candidates": len(s)}
     u = np.concatenate(us) if us else np.zeros(0, np.int64)
     v = np.concatenate(vs) if vs else np.zeros(0, np.int64)
     scores = np.concatenate(ss) if ss else np.zeros(0)
