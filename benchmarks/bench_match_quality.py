@@ -54,7 +54,7 @@ from htlink.crypto.secret import load_secret
 from htlink.encode.bloom import ClkEncoder
 from htlink.encode.mapping import ColumnMapping, ColumnSpec
 from htlink.encode.pipeline import prepare_chunk
-from htlink.evaluate.febrl import FEBRL_COLUMNS, load_febrl
+from htlink.evaluate.febrl import FEBRL_COLUMNS, FebrlDataset, load_febrl
 from htlink.evaluate.metrics import PairCounts, pairwise_metrics
 from htlink.match.engine import link_submissions
 from htlink.match.similarities import as_words, dice_pairs
@@ -122,7 +122,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def encode(schema_path: Path, data: Any, secret: bytes) -> Linkage:
+def encode(schema_path: Path, data: FebrlDataset, secret: bytes) -> Linkage:
     """Normalize and encode both FEBRL4 files with one schema (as ``htlink encode`` does)."""
     schema = load_schema_file(schema_path)
     features = [f.identifier for f in schema.hashed_features]
