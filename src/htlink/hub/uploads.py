@@ -1,0 +1,246 @@
+"""Verified streaming uploads: nothing is kept until everything is checked.
+
+An upload is ``PUT /api/v1/projects/{project}/submissions/{agency}`` with the
+signed manifest (base64url JSON) in the ``X-Htlink-Manifest`` header and
+``encodings.parquet`` as the body.  The hub checks, in this order, refusing
+with a 4xx and a stable code at the first failure:
+
+1. the manifest: well-formed, for this agency, signed by the agency's
+   registered Ed25519 key, the project's schema fingerprint and bit length,
+   a record count within the limit (all before reading the body);
+2. the body, streamed to a staging file in 1 MiB blocks while hashing: no
+   larger than the manifest's record count can need and the hub's limit, and
+   its SHA-256 equal to the signed content hash (so any truncation or
+   tampering is caught);
+3. the Parquet file, batch by batch: exactly the columns row_token and clk of
+   the project's width, the manifest's record count, every row token 32 hex
+   digits and none repeated.
+
+Only then are the files renamed into place and the database updated.  The
+body is held on disk once and read back in batches, never held whole in memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from htlink.crypto.signing import SigningKeyError, load_public_key, verify_document
+from htlink.encode.submission import (
+    ENCODINGS_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST_FILE,
+    arrow_schema,
+)
+from htlink.hub.errors import HubError
+
+MANIFEST_HEADER = "X-Htlink-Manifest"
+MAX_MANIFEST_BYTES = 8192
+# Parquet overhead per row beyond the CLK: the 32-character token and framing.
+ROW_OVERHEAD_BYTES = 64
+FIXED_OVERHEAD_BYTES = 16 << 20
+
+
+def refused(code: str, message: str, hint: str | None = None, status: int = 422) -> HubError:
+    return HubError(status, code, message, hint)
+
+
+def parse_manifest_header(value: str | None) -> dict[str, Any]:
+    if not value:
+        raise refused(
+            "manifest_missing",
+            f"The upload has no {MANIFEST_HEADER} header.",
+            "Upload with `htlink submit`, which sends the signed manifest with the encodings.",
+            status=400,
+        )
+    if len(value) > MAX_MANIFEST_BYTES:
+        raise refused("manifest_invalid", "The manifest header is too large.", status=400)
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        manifest = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise refused(
+            "manifest_invalid",
+            "The manifest header is not base64url-encoded JSON.",
+            "Upload with `htlink submit`.",
+            status=400,
+        ) from None
+    if not isinstance(manifest, dict):
+        raise refused("manifest_invalid", "The manifest is not a JSON object.", status=400)
+    return manifest
+
+
+def check_manifest(
+    manifest: dict[str, Any],
+    *,
+    agency: str,
+    public_key_pem: str,
+    schema_fingerprint: str,
+    bit_length: int,
+    max_records: int,
+) -> None:
+    """Everything about the manifest that can be checked before the body arrives."""
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise refused(
+            "manifest_invalid",
+            f"The manifest is not an htlink submission manifest of format version "
+            f"{FORMAT_VERSION}.",
+            "Encode with the same htlink version as the hub.",
+        )
+    required = ("agency", "schema_fingerprint", "record_count", "bit_length", "content_hash")
+    absent = [k for k in required if k not in manifest]
+    if absent:
+        raise refused("manifest_invalid", f"The manifest lacks {', '.join(absent)}.")
+    signature = manifest.get("signature")
+    if signature is None:
+        raise refused(
+            "signature_missing",
+            "The submission is not signed.",
+            "Encode with --signing-key using the key registered with the hub for your agency.",
+        )
+    try:
+        key = load_public_key(public_key_pem)
+    except SigningKeyError:  # pragma: no cover - keys are checked when projects are made
+        raise refused(
+            "server_key_invalid", "The agency's registered key is unusable.", status=500
+        ) from None
+    body = {k: v for k, v in manifest.items() if k != "signature"}
+    if not verify_document(body, signature, key):
+        raise refused(
+            "signature_invalid",
+            "The manifest's signature does not match your agency's registered key: the "
+            "manifest was altered, or signed with another agency's key.",
+            "Sign with the key whose .pub file the operator registered for your agency.",
+        )
+    if manifest["agency"] != agency:
+        raise refused(
+            "agency_mismatch",
+            f"The submission was made for agency {manifest['agency']!r}, not {agency!r}.",
+            "Encode with --agency set to the name the hub operator registered.",
+        )
+    if manifest["schema_fingerprint"] != schema_fingerprint:
+        raise refused(
+            "schema_mismatch",
+            "The submission was encoded with a different linkage schema than the project's "
+            f"(project {schema_fingerprint[:19]}…, submission "
+            f"{str(manifest['schema_fingerprint'])[:19]}…).",
+            "Re-encode with the project's schema file; `htlink schema check` prints its "
+            "fingerprint.",
+        )
+    if manifest["bit_length"] != bit_length:
+        raise refused(
+            "bit_length_mismatch",
+            f"The submission has {manifest['bit_length']}-bit encodings; the project uses "
+            f"{bit_length} bits.",
+            "Re-encode with the project's schema file.",
+        )
+    count = manifest["record_count"]
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise refused("manifest_invalid", "The manifest's record count is not a positive number.")
+    if count > max_records:
+        raise refused(
+            "too_many_records",
+            f"The submission announces {count:,} records; this hub accepts at most "
+            f"{max_records:,} per submission.",
+            "Ask the hub operator to raise --max-records.",
+            status=413,
+        )
+    content_hash = manifest["content_hash"]
+    if not isinstance(content_hash, str) or not content_hash.startswith("sha256:"):
+        raise refused("manifest_invalid", "The manifest's content hash is not a SHA-256 hash.")
+
+
+def size_limit(manifest: dict[str, Any], max_upload_bytes: int) -> int:
+    width = (int(manifest["bit_length"]) + 7) // 8
+    need = int(manifest["record_count"]) * (width + ROW_OVERHEAD_BYTES) + FIXED_OVERHEAD_BYTES
+    return min(need, max_upload_bytes)
+
+
+async def receive_body(chunks: AsyncIterator[bytes], path: Path, limit: int) -> tuple[str, int]:
+    """Write the streamed body to ``path``; return its SHA-256 and size."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("wb") as fh:
+        async for chunk in chunks:
+            if not chunk:
+                continue
+            size += len(chunk)
+            if size > limit:
+                raise refused(
+                    "upload_too_large",
+                    f"The upload is larger than its record count can need or than this hub's "
+                    f"limit ({limit:,} bytes).",
+                    "Send the encodings.parquet written by `htlink encode`, unchanged.",
+                    status=413,
+                )
+            digest.update(chunk)
+            fh.write(chunk)
+    return "sha256:" + digest.hexdigest(), size
+
+
+def verify_encodings(path: Path, manifest: dict[str, Any], content_hash: str, size: int) -> None:
+    """Check the received file against the signed manifest, reading it in batches."""
+    if size == 0:
+        raise refused("body_missing", "The upload has no encodings.", "Send encodings.parquet.")
+    if content_hash != manifest["content_hash"]:
+        raise refused(
+            "content_hash_mismatch",
+            "The encodings do not match the manifest's signed content hash: the file was "
+            "truncated or altered after encoding.",
+            "Copy the submission folder again from the agency's machine and resend it.",
+        )
+    width = (int(manifest["bit_length"]) + 7) // 8
+    try:
+        parquet = pq.ParquetFile(path)
+        if parquet.schema_arrow != arrow_schema(width):
+            raise refused(
+                "encodings_invalid",
+                f"The encodings file does not have the columns row_token and clk of "
+                f"{manifest['bit_length']} bits.",
+            )
+        if parquet.metadata.num_rows != manifest["record_count"]:
+            raise refused(
+                "record_count_mismatch",
+                f"The encodings file holds {parquet.metadata.num_rows:,} records; the manifest "
+                f"says {manifest['record_count']:,}.",
+            )
+        keys = np.empty((parquet.metadata.num_rows, 2), dtype=np.uint64)
+        filled = 0
+        for batch in parquet.iter_batches(batch_size=65_536, columns=["row_token"]):
+            tokens = batch.column(0)
+            if (
+                tokens.null_count
+                or not pc.all(pc.match_substring_regex(tokens, r"^[0-9a-f]{32}$")).as_py()
+            ):
+                raise refused("row_token_invalid", "A row token is not 32 lower-case hex digits.")
+            raw = bytes.fromhex("".join(tokens.to_pylist()))
+            block = np.frombuffer(raw, dtype=">u8").reshape(-1, 2)
+            keys[filled : filled + len(block)] = block
+            filled += len(block)
+    except (pa.ArrowException, OSError):
+        raise refused("encodings_invalid", "The encodings file is not readable Parquet.") from None
+    order = np.lexsort((keys[:, 1], keys[:, 0]))
+    ordered = keys[order]
+    if len(ordered) > 1 and bool(np.any(np.all(ordered[1:] == ordered[:-1], axis=1))):
+        raise refused(
+            "row_token_repeated", "The submission repeats a row token; each record needs its own."
+        )
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def encodings_path(folder: Path) -> Path:
+    return folder / ENCODINGS_FILE

@@ -1,0 +1,119 @@
+"""The whole flow over real HTTP: project, uploads, a run, and each agency's own links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from htlink.hub.client import HubRequestError
+from tests.hub.hubtools import (
+    LiveHub,
+    make_agency,
+    noisy,
+    person_schema,
+    population,
+    write_submission,
+)
+
+AGENCIES = ("clinic", "shelter", "court")
+
+
+def setup_project(hub: LiveHub, tmp_path: Path, threshold: float | str = 0.8, n: int = 400):
+    """Three agencies sharing part of a population; returns agencies, tokens, folders."""
+    base = population(n, seed=1)
+    agencies = {name: make_agency(name) for name in AGENCIES}
+    folders = {}
+    for k, name in enumerate(AGENCIES):
+        rows = base[k * n // 6 : k * n // 6 + n // 2]
+        folders[name] = write_submission(
+            tmp_path / "subs" / name, agencies[name], noisy(rows, 6, seed=k), seed=k
+        )
+    body = {
+        "name": "trafficking-2026",
+        "linkage_schema": person_schema().raw,
+        "agencies": [{"name": a.name, "public_key_pem": a.public_pem} for a in agencies.values()],
+        "matching": {"threshold": threshold},
+    }
+    created = hub.client().create_project(body)
+    return agencies, created["tokens"], folders
+
+
+def test_upload_run_and_fetch_own_links(live_hub: LiveHub, tmp_path: Path) -> None:
+    from htlink.encode.submission import read_submission
+    from htlink.match.engine import link_submissions
+    from htlink.match.pseudonyms import load_or_create_project_key
+
+    _, tokens, folders = setup_project(live_hub, tmp_path)
+    for name in AGENCIES:
+        accepted = live_hub.client(tokens[name]["upload"]).upload("trafficking-2026", folders[name])
+        assert accepted["record_count"] == 200 and not accepted["replaced"]
+
+    admin = live_hub.client()
+    status = admin.status("trafficking-2026")
+    assert all(s["submitted"] for s in status["submissions"])
+    run = admin.start_run("trafficking-2026")
+    info = admin.wait_run("trafficking-2026", run["id"], interval=0.1)
+    assert info["status"] == "completed", info
+    assert info["progress"] == 1.0
+    summary = info["summary"]
+    assert set(summary["agencies"]) == set(AGENCIES)
+    assert sum(summary["similarity_histogram"]["counts"]) > 0
+
+    key, _ = load_or_create_project_key(live_hub.data_dir / "projects" / "trafficking-2026" / "project.key")
+    local = link_submissions(
+        [read_submission(folders[a]) for a in sorted(AGENCIES)], 0.8, key
+    )
+    for name in AGENCIES:
+        out = tmp_path / f"{name}.links.csv"
+        meta = live_hub.client(tokens[name]["results"]).fetch_links("trafficking-2026", out)
+        assert meta["run"] == run["id"]
+        got = pd.read_csv(out, dtype={"row_token": str, "pseudonym": str})
+        own = set(read_submission(folders[name]).row_tokens)
+        assert set(got["row_token"]) == own  # its own rows, all of them, nothing else
+        expected = local.links[name].sort_values("row_token").reset_index(drop=True)
+        got = got.sort_values("row_token").reset_index(drop=True)
+        pd.testing.assert_series_equal(got["pseudonym"], expected["pseudonym"])
+        assert np.allclose(got["confidence"], expected["confidence"], atol=1e-4, equal_nan=True)
+    # people shared between agencies got the same pseudonym on both sides
+    clinic = pd.read_csv(tmp_path / "clinic.links.csv", dtype=str)
+    shelter = pd.read_csv(tmp_path / "shelter.links.csv", dtype=str)
+    assert len(set(clinic["pseudonym"]) & set(shelter["pseudonym"])) > 50
+
+
+def test_second_upload_needs_replace_and_is_recorded(live_hub: LiveHub, tmp_path: Path) -> None:
+    _, tokens, folders = setup_project(live_hub, tmp_path)
+    uploader = live_hub.client(tokens["clinic"]["upload"])
+    first = uploader.upload("trafficking-2026", folders["clinic"])
+    with pytest.raises(HubRequestError) as err:
+        uploader.upload("trafficking-2026", folders["clinic"])
+    assert err.value.status == 409 and err.value.code == "submission_exists"
+    second = uploader.upload("trafficking-2026", folders["clinic"], replace=True)
+    assert second["replaced"] and second["submission_id"] != first["submission_id"]
+    status = uploader.status("trafficking-2026")
+    assert [s["agency"] for s in status["submissions"]] == ["clinic"]  # its own row only
+    assert status["submissions"][0]["replaced_count"] == 1
+    actions = [e["action"] for e in live_hub.client().audit()]
+    assert "submission.upload" in actions and "submission.replace" in actions
+
+
+def test_run_refused_until_agencies_have_submitted(live_hub: LiveHub, tmp_path: Path) -> None:
+    _, tokens, folders = setup_project(live_hub, tmp_path)
+    live_hub.client(tokens["clinic"]["upload"]).upload("trafficking-2026", folders["clinic"])
+    admin = live_hub.client()
+    with pytest.raises(HubRequestError) as err:
+        admin.start_run("trafficking-2026")
+    assert err.value.code == "submissions_missing"
+    assert "shelter" in err.value.message and "court" in err.value.message
+    live_hub.client(tokens["court"]["upload"]).upload("trafficking-2026", folders["court"])
+    run = admin.start_run("trafficking-2026", ["clinic", "court"])  # a chosen subset
+    info = admin.wait_run("trafficking-2026", run["id"], interval=0.1)
+    assert info["status"] == "completed" and info["agencies"] == ["clinic", "court"]
+    with pytest.raises(HubRequestError) as err:
+        live_hub.client(tokens["shelter"]["results"]).fetch_links(
+            "trafficking-2026", tmp_path / "x.csv"
+        )
+    assert err.value.code == "links_not_ready"
+    assert not (tmp_path / "x.csv").exists()
