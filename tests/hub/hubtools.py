@@ -56,7 +56,9 @@ def create_postgres_database() -> tuple[str, Any]:
         with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL tests skipped: cannot connect to {POSTGRES_ENV} ({exc.__class__.__name__})")
+        pytest.skip(
+            f"PostgreSQL tests skipped: cannot connect to {POSTGRES_ENV} ({exc.__class__.__name__})"
+        )
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
 
     def drop() -> None:
@@ -80,9 +82,11 @@ def make_agency(name: str, folder: Path | None = None) -> Agency:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     key = Ed25519PrivateKey.generate()
-    pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     path = None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -123,6 +127,8 @@ def write_submission(
     seed: int = 0,
 ) -> Path:
     """A signed submission folder exactly as ``htlink encode`` writes one."""
+    import json
+
     from htlink.encode.submission import (
         MANIFEST_FILE,
         build_manifest,
@@ -130,8 +136,6 @@ def write_submission(
         sign_manifest,
         write_encodings,
     )
-
-    import json
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed + 7919)
@@ -243,8 +247,18 @@ class HubProcess:
 
     def start(self, *extra: str) -> None:
         self.log_path = self.data_dir.parent / f"hub-{self.port}-{int(time.time() * 1000)}.log"
-        cmd = [sys.executable, "-m", "htlink.cli.main", "hub", "serve", "--data-dir",
-               str(self.data_dir), "--port", str(self.port), *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "htlink.cli.main",
+            "hub",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            str(self.port),
+            *extra,
+        ]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
         fh = self.log_path.open("wb")

@@ -62,10 +62,10 @@ def test_upload_run_and_fetch_own_links(live_hub: LiveHub, tmp_path: Path) -> No
     assert set(summary["agencies"]) == set(AGENCIES)
     assert sum(summary["similarity_histogram"]["counts"]) > 0
 
-    key, _ = load_or_create_project_key(live_hub.data_dir / "projects" / "trafficking-2026" / "project.key")
-    local = link_submissions(
-        [read_submission(folders[a]) for a in sorted(AGENCIES)], 0.8, key
+    key, _ = load_or_create_project_key(
+        live_hub.data_dir / "projects" / "trafficking-2026" / "project.key"
     )
+    local = link_submissions([read_submission(folders[a]) for a in sorted(AGENCIES)], 0.8, key)
     for name in AGENCIES:
         out = tmp_path / f"{name}.links.csv"
         meta = live_hub.client(tokens[name]["results"]).fetch_links("trafficking-2026", out)

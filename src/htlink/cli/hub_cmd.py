@@ -549,7 +549,7 @@ def audit_verify(
     if not report.ok:
         err.print(f"[bold red]The audit log is not intact[/] ({report.entries:,} entries):")
         for problem in report.problems:
-            err.print(f"  - {problem}")
+            err.print(f"  - {problem}", soft_wrap=True)
         raise typer.Exit(1)
     out.print(
         f"[green]The audit log is intact[/]: {report.entries:,} entries, newest {report.head_seq}."

@@ -23,28 +23,39 @@ from sqlalchemy import select
 from htlink.hub.api import hub_of, identify, project_status, refuse, run_info
 from htlink.hub.errors import HubError, forbidden, not_found
 from htlink.hub.models import Project, Run
-from htlink.hub.tokens import Principal
 
 COOKIE = "htlink_dashboard"
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
-def _admin(request: Request) -> Principal | None:
-    """The admin behind the cookie, None when there is no cookie; 401/403 otherwise."""
+def _gate(request: Request) -> Response | None:
+    """None when the cookie holds the admin token; otherwise the page to show instead.
+
+    No cookie: a redirect to the sign-in form.  A cookie the hub does not accept
+    (unknown, expired or revoked: 401) or an agency's token (403): the sign-in form
+    with the reason, as a page rather than the API's JSON, and the cookie is dropped.
+    """
     token = request.cookies.get(COOKIE)
     if not token:
-        return None
-    who = identify(request, token)
-    if who.role != "admin":
-        raise refuse(
-            hub_of(request),
-            who,
-            "dashboard.view",
-            "dashboard",
-            forbidden("The dashboard is for the hub operator's admin token."),
+        return _login_redirect()
+    try:
+        who = identify(request, token)
+        if who.role != "admin":
+            raise refuse(
+                hub_of(request),
+                who,
+                "dashboard.view",
+                "dashboard",
+                forbidden("The dashboard is for the hub operator's admin token."),
+            )
+    except HubError as exc:
+        response = templates.TemplateResponse(
+            request, "login.html", {"error": exc.message}, status_code=exc.status
         )
-    return who
+        response.delete_cookie(COOKIE, path="/dashboard")
+        return response
+    return None
 
 
 def _login_redirect() -> RedirectResponse:
@@ -95,8 +106,8 @@ def logout() -> Response:
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request) -> Response:
-    if _admin(request) is None:
-        return _login_redirect()
+    if (refused := _gate(request)) is not None:
+        return refused
     hub = hub_of(request)
     with hub.db.session() as s:
         projects = []
@@ -124,13 +135,15 @@ def _any_active(projects: list[dict[str, Any]]) -> bool:
 
 @router.get("/projects/{project}", response_class=HTMLResponse)
 def project_page(project: str, request: Request) -> Response:
-    if _admin(request) is None:
-        return _login_redirect()
+    if (refused := _gate(request)) is not None:
+        return refused
     hub = hub_of(request)
     with hub.db.session() as s:
         p = s.scalar(select(Project).where(Project.name == project))
         if p is None:
-            raise not_found("project")
+            return templates.TemplateResponse(
+                request, "error.html", {"error": not_found("project")}, status_code=404
+            )
         status = project_status(s, p)
         runs = [
             run_info(r, p.name)

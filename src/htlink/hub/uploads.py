@@ -12,12 +12,14 @@ with a 4xx and a stable code at the first failure:
    larger than the manifest's record count can need and the hub's limit, and
    its SHA-256 equal to the signed content hash (so any truncation or
    tampering is caught);
-3. the Parquet file, batch by batch: exactly the columns row_token and clk of
-   the project's width, the manifest's record count, every row token 32 hex
-   digits and none repeated.
+3. the Parquet file, batch by batch, every page of both columns decoded:
+   exactly the columns row_token and clk of the project's width, the
+   manifest's record count, every row token 32 lower-case hex digits and none
+   repeated.
 
 Only then are the files renamed into place and the database updated.  The
-body is held on disk once and read back in batches, never held whole in memory.
+body is held on disk once and read back in batches, never held whole in
+memory; the repeat check keeps 8 bytes per record.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from htlink.crypto.signing import SigningKeyError, load_public_key, verify_document
@@ -50,6 +51,8 @@ MAX_MANIFEST_BYTES = 8192
 # Parquet overhead per row beyond the CLK: the 32-character token and framing.
 ROW_OVERHEAD_BYTES = 64
 FIXED_OVERHEAD_BYTES = 16 << 20
+READ_BUFFER_BYTES = 1 << 20
+BATCH_ROWS = 16_384
 
 
 def refused(code: str, message: str, hint: str | None = None, status: int = 422) -> HubError:
@@ -69,7 +72,9 @@ def parse_manifest_header(value: str | None) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         manifest = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested thousands deep fits in the header and would
+        # otherwise end as a 500 (json's C parser refuses deep nesting that way).
         raise refused(
             "manifest_invalid",
             "The manifest header is not base64url-encoded JSON.",
@@ -79,6 +84,17 @@ def parse_manifest_header(value: str | None) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise refused("manifest_invalid", "The manifest is not a JSON object.", status=400)
     return manifest
+
+
+def _is_int(value: Any) -> bool:
+    """A JSON integer (1024.0 and true compare equal to integers in Python but are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _shown(value: Any) -> str:
+    """A manifest value for a message, cut short (it came from the client)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def check_manifest(
@@ -91,7 +107,9 @@ def check_manifest(
     max_records: int,
 ) -> None:
     """Everything about the manifest that can be checked before the body arrives."""
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format") != FORMAT or not (
+        _is_int(manifest.get("format_version")) and manifest["format_version"] == FORMAT_VERSION
+    ):
         raise refused(
             "manifest_invalid",
             f"The manifest is not an htlink submission manifest of format version "
@@ -126,7 +144,7 @@ def check_manifest(
     if manifest["agency"] != agency:
         raise refused(
             "agency_mismatch",
-            f"The submission was made for agency {manifest['agency']!r}, not {agency!r}.",
+            f"The submission was made for agency {_shown(manifest['agency'])}, not {agency!r}.",
             "Encode with --agency set to the name the hub operator registered.",
         )
     if manifest["schema_fingerprint"] != schema_fingerprint:
@@ -138,15 +156,15 @@ def check_manifest(
             "Re-encode with the project's schema file; `htlink schema check` prints its "
             "fingerprint.",
         )
-    if manifest["bit_length"] != bit_length:
+    if not _is_int(manifest["bit_length"]) or manifest["bit_length"] != bit_length:
         raise refused(
             "bit_length_mismatch",
-            f"The submission has {manifest['bit_length']}-bit encodings; the project uses "
+            f"The submission has {_shown(manifest['bit_length'])}-bit encodings; the project uses "
             f"{bit_length} bits.",
             "Re-encode with the project's schema file.",
         )
     count = manifest["record_count"]
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+    if not _is_int(count) or count < 1:
         raise refused("manifest_invalid", "The manifest's record count is not a positive number.")
     if count > max_records:
         raise refused(
@@ -190,7 +208,13 @@ async def receive_body(chunks: AsyncIterator[bytes], path: Path, limit: int) -> 
 
 
 def verify_encodings(path: Path, manifest: dict[str, Any], content_hash: str, size: int) -> None:
-    """Check the received file against the signed manifest, reading it in batches."""
+    """Check the received file against the signed manifest, reading it in batches.
+
+    Every page of both columns is decoded (so a file that would fail in a run is refused
+    here), but only 8 bytes per record are kept: the first 64 bits of each row token,
+    sorted to find repeats; a repeated prefix is then settled by a second pass over the
+    tokens that carry it.
+    """
     if size == 0:
         raise refused("body_missing", "The upload has no encodings.", "Send encodings.parquet.")
     if content_hash != manifest["content_hash"]:
@@ -201,41 +225,99 @@ def verify_encodings(path: Path, manifest: dict[str, Any], content_hash: str, si
             "Copy the submission folder again from the agency's machine and resend it.",
         )
     width = (int(manifest["bit_length"]) + 7) // 8
+    expected = int(manifest["record_count"])
     try:
-        parquet = pq.ParquetFile(path)
+        # pre_buffer=False with a read buffer: pyarrow's default pre-buffering reads
+        # every selected column chunk of the file into memory up front.
+        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
         if parquet.schema_arrow != arrow_schema(width):
             raise refused(
                 "encodings_invalid",
                 f"The encodings file does not have the columns row_token and clk of "
                 f"{manifest['bit_length']} bits.",
             )
-        if parquet.metadata.num_rows != manifest["record_count"]:
+        if parquet.metadata.num_rows != expected:
             raise refused(
                 "record_count_mismatch",
                 f"The encodings file holds {parquet.metadata.num_rows:,} records; the manifest "
-                f"says {manifest['record_count']:,}.",
+                f"says {expected:,}.",
             )
-        keys = np.empty((parquet.metadata.num_rows, 2), dtype=np.uint64)
+        prefixes = np.empty(expected, dtype=np.uint64)
         filled = 0
-        for batch in parquet.iter_batches(batch_size=65_536, columns=["row_token"]):
-            tokens = batch.column(0)
-            if (
-                tokens.null_count
-                or not pc.all(pc.match_substring_regex(tokens, r"^[0-9a-f]{32}$")).as_py()
-            ):
-                raise refused("row_token_invalid", "A row token is not 32 lower-case hex digits.")
-            raw = bytes.fromhex("".join(tokens.to_pylist()))
-            block = np.frombuffer(raw, dtype=">u8").reshape(-1, 2)
-            keys[filled : filled + len(block)] = block
-            filled += len(block)
-    except (pa.ArrowException, OSError):
+        for batch in parquet.iter_batches(
+            batch_size=BATCH_ROWS, columns=["row_token", "clk"], use_threads=False
+        ):
+            tokens, clks = batch.column(0), batch.column(1)
+            if filled + len(tokens) > expected:
+                raise _count_differs()
+            if tokens.null_count or clks.null_count:
+                raise refused("encodings_invalid", "The encodings file has empty values.")
+            prefixes[filled : filled + len(tokens)] = _token_prefixes(tokens)
+            filled += len(tokens)
+        if filled != expected:
+            raise _count_differs()
+        prefixes.sort()
+        repeated = np.unique(prefixes[1:][prefixes[1:] == prefixes[:-1]])
+        del prefixes
+        if len(repeated) and _repeats(parquet, repeated):
+            raise refused(
+                "row_token_repeated",
+                "The submission repeats a row token; each record needs its own.",
+            )
+    except (pa.ArrowException, OSError, ValueError):
         raise refused("encodings_invalid", "The encodings file is not readable Parquet.") from None
-    order = np.lexsort((keys[:, 1], keys[:, 0]))
-    ordered = keys[order]
-    if len(ordered) > 1 and bool(np.any(np.all(ordered[1:] == ordered[:-1], axis=1))):
-        raise refused(
-            "row_token_repeated", "The submission repeats a row token; each record needs its own."
-        )
+
+
+def _count_differs() -> HubError:
+    return refused(
+        "encodings_invalid",
+        "The encodings file's data does not match its own record count.",
+    )
+
+
+_HEX_VALUES = np.full(256, 255, dtype=np.uint8)
+_HEX_VALUES[np.frombuffer(b"0123456789", np.uint8)] = np.arange(10, dtype=np.uint8)
+_HEX_VALUES[np.frombuffer(b"abcdef", np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+
+
+def _token_chars(tokens: pa.Array) -> np.ndarray:
+    """The row tokens of a batch as an ``(n, 32)`` array of ASCII codes; refuses bad tokens."""
+    if not len(tokens):
+        return np.zeros((0, 32), dtype=np.uint8)
+    offsets = np.frombuffer(tokens.buffers()[1], dtype=np.int32)[
+        tokens.offset : tokens.offset + len(tokens) + 1
+    ]
+    if not np.all(np.diff(offsets) == 32):
+        raise _bad_token()
+    data = np.frombuffer(tokens.buffers()[2], dtype=np.uint8)
+    return data[offsets[0] : offsets[-1]].reshape(len(tokens), 32)
+
+
+def _bad_token() -> HubError:
+    return refused("row_token_invalid", "A row token is not 32 lower-case hex digits.")
+
+
+def _token_prefixes(tokens: pa.Array) -> np.ndarray:
+    """The first 64 bits of each row token (32 lower-case hex digits, checked here)."""
+    chars = _token_chars(tokens)
+    if len(chars) and _HEX_VALUES[chars].max() == 255:
+        raise _bad_token()
+    head = np.ascontiguousarray(chars[:, :16]).tobytes().decode("ascii")
+    return np.frombuffer(bytes.fromhex(head), dtype=">u8").astype(np.uint64)
+
+
+def _repeats(parquet: pq.ParquetFile, prefixes: np.ndarray) -> bool:
+    """Whether a row token whose first 64 bits are among ``prefixes`` occurs twice."""
+    seen: set[bytes] = set()
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=["row_token"]):
+        tokens = batch.column(0)
+        hits = np.isin(_token_prefixes(tokens), prefixes)
+        for row in _token_chars(tokens)[hits]:
+            token = row.tobytes()
+            if token in seen:
+                return True
+            seen.add(token)
+    return False
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
