@@ -156,10 +156,6 @@ class RunManager:
             choice = choose_threshold([as_words(x.clks) for x in submissions])
             threshold = choice.threshold
         key, _ = load_or_create_project_key(self.storage.project_key(project_name))
-        import inspect
-
-        extra = {"blocking": settings.get("blocking", "auto"), "progress": reporter}
-        accepted = inspect.signature(link_submissions).parameters
         result = link_submissions(
             submissions,
             float(threshold),
@@ -167,7 +163,8 @@ class RunManager:
             deduplicated=set(settings.get("deduplicated", [])),
             min_average=settings.get("min_average"),
             scheduler=self.settings.scheduler,
-            **{k: v for k, v in extra.items() if k in accepted},
+            blocking=settings.get("blocking", "auto"),
+            progress=reporter,
         )
         reporter("writing results", 1.0)
         staged = self.storage.staging()
