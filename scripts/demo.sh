@@ -11,7 +11,7 @@ OUT=demo-output
 SCHEMA=configs/schemas/person-v1.json
 AGENCIES=(healthcare social_services prosecution)
 rm -rf "$OUT"
-mkdir -p "$OUT/keys"
+mkdir -p "$OUT/keys" "$OUT/links"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -34,22 +34,72 @@ for agency in "${AGENCIES[@]}"; do
     --signing-key "$OUT/keys/$agency.key" --report --quiet
 done
 
-step "Link the three submissions into people (threshold chosen from the data)"
-run htlink match "$OUT/healthcare/submission" "$OUT/social_services/submission" \
-  "$OUT/prosecution/submission" --threshold auto --out "$OUT/links" --write-pairs 0.7
+step "The hub operator sets up the linkage hub (SQLite in its data directory) and starts it"
+run htlink hub init --data-dir "$OUT/hub" --token-file "$OUT/keys/hub-admin.token"
+PORT=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+HUB="http://127.0.0.1:$PORT"
+printf '$ htlink hub serve --data-dir %s --port %s &\n' "$OUT/hub" "$PORT"
+htlink hub serve --data-dir "$OUT/hub" --port "$PORT" > "$OUT/hub-serve.log" 2>&1 &
+HUB_PID=$!
+trap 'kill $HUB_PID 2>/dev/null || true' EXIT
+python - "$HUB" <<'PY'
+import sys, time, httpx
+for _ in range(300):
+    try:
+        httpx.get(sys.argv[1] + "/api/v1/whoami", timeout=1)
+        break
+    except httpx.TransportError:
+        time.sleep(0.1)
+else:
+    sys.exit("the hub did not start; see demo-output/hub-serve.log")
+PY
+ADMIN=(--hub "$HUB" --token-file "$OUT/keys/hub-admin.token")
 
-step "Score the linkage against the generator's ground truth"
+step "The operator creates the project: agencies, their public keys, the schema, matching settings"
+run htlink hub project create "${ADMIN[@]}" --name demo --schema "$SCHEMA" \
+  --agency "healthcare=$OUT/keys/healthcare.pub" \
+  --agency "social_services=$OUT/keys/social_services.pub" \
+  --agency "prosecution=$OUT/keys/prosecution.pub" \
+  --threshold auto --tokens-out "$OUT/hub-tokens"
+
+for agency in "${AGENCIES[@]}"; do
+  step "$agency: upload its submission with its upload token"
+  run htlink submit "$OUT/$agency/submission" --hub "$HUB" --project demo \
+    --token-file "$OUT/hub-tokens/$agency.upload.token"
+done
+
+step "The operator links the three submissions into people (threshold chosen from the data)"
+run htlink hub run start "${ADMIN[@]}" --project demo --wait
+
+for agency in "${AGENCIES[@]}"; do
+  step "$agency: fetch its own links (row token, pseudonym, confidence) with its results token"
+  run htlink links fetch --hub "$HUB" --project demo \
+    --token-file "$OUT/hub-tokens/$agency.results.token" --out "$OUT/links/$agency.links.csv"
+done
+
+step "The audit log of everything the hub did is intact"
+run htlink hub audit verify --data-dir "$OUT/hub"
+kill $HUB_PID 2>/dev/null || true
+wait $HUB_PID 2>/dev/null || true
+
+step "Synthetic data only: score every pair locally for the evaluation's threshold sweep"
+run htlink match "$OUT/healthcare/submission" "$OUT/social_services/submission" \
+  "$OUT/prosecution/submission" --threshold auto --out "$OUT/local-match" \
+  --project-key "$OUT/hub/projects/demo/project.key" --write-pairs 0.7
+
+step "Score the hub's linkage against the generator's ground truth"
 run htlink evaluate --truth "$OUT/world/truth.csv" \
   --links "$OUT/links/healthcare.links.csv" "$OUT/links/social_services.links.csv" \
   "$OUT/links/prosecution.links.csv" \
   --tokens "healthcare=$OUT/healthcare/private/row-tokens.csv" \
   --tokens "social_services=$OUT/social_services/private/row-tokens.csv" \
   --tokens "prosecution=$OUT/prosecution/private/row-tokens.csv" \
-  --pairs "$OUT/links/pairs.csv" --out "$OUT/evaluation"
+  --pairs "$OUT/local-match/pairs.csv" --out "$OUT/evaluation"
 
 step "Done"
 echo "Submissions (what the hub receives): $OUT/<agency>/submission"
 echo "Row-token maps (kept by agencies):   $OUT/<agency>/private/row-tokens.csv"
 echo "Quality reports:                     $OUT/<agency>/report/quality.html"
-echo "Links per agency:                    $OUT/links/<agency>.links.csv"
+echo "Hub data directory (operator):       $OUT/hub (database hub.sqlite3, log logs/hub.log)"
+echo "Links per agency (from the hub):     $OUT/links/<agency>.links.csv"
 echo "Linkage evaluation report:           $OUT/evaluation/report.html"
