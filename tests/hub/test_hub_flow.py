@@ -117,3 +117,34 @@ def test_run_refused_until_agencies_have_submitted(live_hub: LiveHub, tmp_path: 
         )
     assert err.value.code == "links_not_ready"
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_runs_on_a_dask_cluster_give_the_same_links(tmp_path: Path) -> None:
+    from dask.distributed import LocalCluster
+
+    from tests.hub.hubtools import start_live_hub
+
+    results = {}
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        for label, scheduler in (("local", None), ("dask", cluster.scheduler_address)):
+            hub = start_live_hub(tmp_path / label / "hub", None, scheduler=scheduler)
+            try:
+                _, tokens, folders = setup_project(hub, tmp_path / label)
+                key_file = hub.data_dir / "projects" / "trafficking-2026" / "project.key"
+                if label == "dask":  # the same project key, so the same pseudonyms
+                    key_file.write_text((tmp_path / "key").read_text())
+                else:
+                    (tmp_path / "key").write_text(key_file.read_text())
+                for name in AGENCIES:
+                    hub.client(tokens[name]["upload"]).upload("trafficking-2026", folders[name])
+                run = hub.client().start_run("trafficking-2026")
+                info = hub.client().wait_run("trafficking-2026", run["id"], interval=0.1)
+                assert info["status"] == "completed", info
+                out = tmp_path / label / "clinic.csv"
+                hub.client(tokens["clinic"]["results"]).fetch_links("trafficking-2026", out)
+                results[label] = (out.read_bytes(), info["summary"]["pairs"])
+            finally:
+                hub.stop()
+    assert results["dask"] == results["local"]
