@@ -148,3 +148,42 @@ def test_runs_on_a_dask_cluster_give_the_same_links(tmp_path: Path) -> None:
             finally:
                 hub.stop()
     assert results["dask"] == results["local"]
+
+
+def test_an_internal_error_is_a_bare_500_and_logs_no_traceback(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """An unexpected failure answers 500 with a generic JSON error; nothing else leaks."""
+    from htlink.hub import api as api_pkg
+    from tests.hub.hubtools import start_live_hub
+
+    hub = start_live_hub(tmp_path / "hub", None)
+    original = api_pkg.projects.project_info
+
+    def explode(*_args: object) -> None:
+        raise RuntimeError("Maria Garcia 1987-03-14")  # a value that must not be printed
+
+    try:
+        hub.client().create_project(
+            {
+                "name": "p",
+                "linkage_schema": person_schema().raw,
+                "agencies": [
+                    {"name": n, "public_key_pem": make_agency(n).public_pem} for n in "ab"
+                ],
+            }
+        )
+        api_pkg.projects.project_info = explode
+        response = hub.http(hub.admin_token).get("/api/v1/projects")
+        assert response.status_code == 500
+        assert response.json()["error"]["code"] == "internal_error"
+        assert "Maria" not in response.text
+        assert hub.http(hub.admin_token).get("/api/v1/whoami").status_code == 200
+    finally:
+        api_pkg.projects.project_info = original
+        hub.stop()
+    captured = capfd.readouterr()
+    log = (hub.data_dir / "logs" / "hub.log").read_text()
+    assert "internal error (RuntimeError)" in log
+    for text in (captured.out, captured.err, log):
+        assert "Maria" not in text and "Traceback" not in text

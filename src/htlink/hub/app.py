@@ -50,21 +50,68 @@ def open_hub(settings: HubSettings) -> Hub:
     return Hub(settings=settings, db=db, storage=storage, runs=runs)
 
 
-def _configure_logging(storage: Storage) -> None:
+def _configure_logging(storage: Storage) -> logging.Handler:
+    """Log to DATA/logs/hub.log (the newest hub started in this process wins)."""
     logger = logging.getLogger("htlink.hub")
-    if not any(getattr(h, "_htlink", False) for h in logger.handlers):
-        handler = logging.FileHandler(storage.log_file(), encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        handler._htlink = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
+    for old in [h for h in logger.handlers if getattr(h, "_htlink", False)]:
+        logger.removeHandler(old)
+        old.close()
+    handler = logging.FileHandler(storage.log_file(), encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler._htlink = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    return handler
+
+
+class ContainErrors:
+    """Outermost guard: an unexpected error becomes a bare 500, logged by type only.
+
+    Starlette's own error middleware re-raises after answering, and the server
+    then prints the traceback -- whose message can carry data.  This middleware
+    answers (if nothing was sent yet) and does not re-raise.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:  # contained on purpose, see the docstring
+            log.error("internal error (%s) on %s", type(exc).__name__, scope.get("method"))
+            if not started:
+                await _internal_error_response()(scope, receive, send)
+
+
+def _internal_error_response() -> JSONResponse:
+    return JSONResponse(
+        HubError(
+            500,
+            "internal_error",
+            "The hub hit an internal error; nothing was kept.",
+            "The operator can find the time of the error in the hub's log.",
+        ).body(),
+        status_code=500,
+    )
 
 
 def create_app(settings: HubSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub = open_hub(settings)
-        _configure_logging(hub.storage)
+        handler = _configure_logging(hub.storage)
         failed = hub.runs.recover()
         with hub.db.session() as s:
             audit.append(
@@ -83,6 +130,8 @@ def create_app(settings: HubSettings) -> FastAPI:
             hub.runs.shutdown()
             hub.db.dispose()
             log.info("hub stopped")
+            logging.getLogger("htlink.hub").removeHandler(handler)
+            handler.close()
 
     app = FastAPI(
         title="htlink linkage hub",
@@ -134,18 +183,7 @@ def create_app(settings: HubSettings) -> FastAPI:
             HubError(exc.status_code, code, message).body(), status_code=exc.status_code
         )
 
-    @app.exception_handler(Exception)
-    async def _internal(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("internal error (%s)", type(exc).__name__)
-        return JSONResponse(
-            HubError(
-                500,
-                "internal_error",
-                "The hub hit an internal error; nothing was kept.",
-                "The operator can find the time of the error in the hub's log.",
-            ).body(),
-            status_code=500,
-        )
+    app.add_middleware(ContainErrors)
 
     return app
 

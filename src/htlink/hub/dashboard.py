@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlalchemy import select
 
 from htlink.hub.api import hub_of, identify, project_status, refuse, run_info
@@ -27,6 +28,17 @@ from htlink.hub.models import Project, Run
 COOKIE = "htlink_dashboard"
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def _when(stamp: str | None) -> Markup:
+    """A hub timestamp (ISO 8601, UTC, microseconds) as a short ``<time>`` element."""
+    if not stamp:
+        return Markup("")
+    short = stamp[:19].replace("T", " ") + " UTC"
+    return Markup('<time datetime="{}">{}</time>').format(stamp, short)
+
+
+templates.env.filters["when"] = _when
 
 
 def _gate(request: Request) -> Response | None:
@@ -174,8 +186,8 @@ def histogram_svg(summary: dict[str, Any], width: int = 640, height: int = 220) 
     edges = [float(e) for e in hist.get("edges", [])]
     if not counts or len(edges) != len(counts) + 1:
         return ""
-    left, bottom, top = 56, 30, 10
-    plot_w, plot_h = width - left - 10, height - bottom - top
+    left, right, bottom, top = 56, 24, 30, 10
+    plot_w, plot_h = width - left - right, height - bottom - top
     peak = max(max(counts), 1)
     bar_w = plot_w / len(counts)
     parts = [

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from starlette.concurrency import run_in_threadpool
 
 from htlink.crypto.signing import SigningKeyError, load_public_key, verify_document
 from htlink.encode.submission import (
@@ -47,6 +48,7 @@ from htlink.encode.submission import (
 from htlink.hub.errors import HubError
 
 MANIFEST_HEADER = "X-Htlink-Manifest"
+BLOCK_BYTES = 1 << 20
 MAX_MANIFEST_BYTES = 8192
 # Parquet overhead per row beyond the CLK: the 32-character token and framing.
 ROW_OVERHEAD_BYTES = 64
@@ -120,6 +122,13 @@ def check_manifest(
     absent = [k for k in required if k not in manifest]
     if absent:
         raise refused("manifest_invalid", f"The manifest lacks {', '.join(absent)}.")
+    if manifest.get("field_encodings"):
+        raise refused(
+            "field_level_not_accepted",
+            "The submission carries field-level encodings; this hub links CLKs only.",
+            "Field-level encodings are much easier to attack (see docs/threat-model.md); "
+            "encode again without --field-level.",
+        )
     signature = manifest.get("signature")
     if signature is None:
         raise refused(
@@ -186,9 +195,21 @@ def size_limit(manifest: dict[str, Any], max_upload_bytes: int) -> int:
 
 
 async def receive_body(chunks: AsyncIterator[bytes], path: Path, limit: int) -> tuple[str, int]:
-    """Write the streamed body to ``path``; return its SHA-256 and size."""
+    """Write the streamed body to ``path``; return its SHA-256 and size.
+
+    Chunks are gathered into blocks of about 1 MiB, and each block is hashed and
+    written on a worker thread, so a large upload never stalls the event loop
+    that serves other requests.
+    """
     digest = hashlib.sha256()
     size = 0
+    pending: list[bytes] = []
+    pending_bytes = 0
+
+    def write_block(fh: Any, block: bytes) -> None:
+        digest.update(block)
+        fh.write(block)
+
     with path.open("wb") as fh:
         async for chunk in chunks:
             if not chunk:
@@ -202,8 +223,13 @@ async def receive_body(chunks: AsyncIterator[bytes], path: Path, limit: int) -> 
                     "Send the encodings.parquet written by `htlink encode`, unchanged.",
                     status=413,
                 )
-            digest.update(chunk)
-            fh.write(chunk)
+            pending.append(chunk)
+            pending_bytes += len(chunk)
+            if pending_bytes >= BLOCK_BYTES:
+                await run_in_threadpool(write_block, fh, b"".join(pending))
+                pending, pending_bytes = [], 0
+        if pending:
+            await run_in_threadpool(write_block, fh, b"".join(pending))
     return "sha256:" + digest.hexdigest(), size
 
 
