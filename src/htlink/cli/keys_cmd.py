@@ -49,3 +49,27 @@ def agency_new(
         f"[green]Wrote[/] {private} (keep it here) and {public} (give it to the hub operator)."
     )
     out.print(f"public key fingerprint: {fingerprint}")
+
+
+@app.command("release-new")
+@handle_errors
+def release_new(
+    out_name: Path = typer.Option(
+        ..., "--out", help="Base name: writes NAME.key (private, 0600) and NAME.pub."
+    ),
+) -> None:
+    """Make the release officer's X25519 key pair: agencies encrypt payloads to NAME.pub.
+
+    Set HTLINK_RELEASE_PASSPHRASE to protect the private key with a passphrase.
+    """
+    from htlink.release.keys import generate_release_keypair
+
+    passphrase = os.environ.get("HTLINK_RELEASE_PASSPHRASE")
+    private = out_name.with_name(out_name.name + ".key")
+    public = out_name.with_name(out_name.name + ".pub")
+    kid = generate_release_keypair(private, public, passphrase.encode() if passphrase else None)
+    out.print(
+        f"[green]Wrote[/] {private} (keep it; only it opens payloads) and {public} "
+        "(give it to the agencies)."
+    )
+    out.print(f"release key id: {kid}")

@@ -8,9 +8,13 @@ from htlink import __version__
 from htlink.cli import (
     encode_cmd,
     evaluate_cmd,
+    hub_cmd,
     keys_cmd,
     match_cmd,
+    payload_cmd,
+    release_cmd,
     schema_cmd,
+    submit_cmd,
     synth_cmd,
 )
 
@@ -29,6 +33,11 @@ app.command("encode")(encode_cmd.encode)
 app.command("synth")(synth_cmd.synth)
 app.command("match")(match_cmd.match)
 app.command("evaluate")(evaluate_cmd.evaluate)
+app.add_typer(payload_cmd.app, name="payload")
+app.add_typer(release_cmd.app, name="release")
+app.add_typer(hub_cmd.app, name="hub")
+app.command("submit")(submit_cmd.submit)
+app.add_typer(submit_cmd.links_app, name="links")
 
 
 def _version(value: bool) -> None:
