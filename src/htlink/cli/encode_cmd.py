@@ -88,6 +88,14 @@ def encode(
     output_format: list[str] = typer.Option(
         [], "--format", help="Also write 'clkhash-json' for anonlink tools.", show_default=False
     ),
+    field_level: bool = typer.Option(
+        False,
+        "--field-level",
+        help="Also write one Bloom filter per feature, for `htlink match --method "
+        "probabilistic`. Only if the project asks for it: per-feature filters are much easier "
+        "to attack (frequency and dictionary alignment) than the combined CLK, and they show "
+        "which CLK bits each feature set. See docs/threat-model.md.",
+    ),
     report: bool = typer.Option(False, "--report", help="Write and print the data-quality report."),
     encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of a CSV input."),
     delimiter: str | None = typer.Option(None, "--delimiter", help="CSV delimiter (default ',')."),
@@ -164,6 +172,7 @@ def _encode(**opts: object) -> None:
         signing_key=opts["signing_key"],  # type: ignore[arg-type]
         signing_passphrase=passphrase.encode() if passphrase else None,
         clkhash_json="clkhash-json" in formats,
+        field_level=bool(opts["field_level"]),
         report=bool(opts["report"]),
         overwrite=bool(opts["force"]),
         chunk_size=opts["chunk_size"],  # type: ignore[arg-type]
@@ -184,6 +193,12 @@ def _encode(**opts: object) -> None:
         print_report(result)
     for warning in result.report.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
+    if "field_encodings" in result.manifest:
+        out.print(
+            "[yellow]Field-level encodings included[/] (--field-level): one Bloom filter per "
+            "feature, easier to attack than the CLK. Send them only to a hub your project "
+            "agreed on for probabilistic matching."
+        )
     if "signature" not in result.manifest:
         out.print(
             "[yellow]The submission is not signed[/]: the hub will refuse it. Pass "

@@ -92,6 +92,9 @@ class EncodedChunk:
     clks: np.ndarray  # (n, ceil(l / 8)) uint8
     popcounts: np.ndarray  # (n,) int64
     features: dict[str, FeatureCounts] = field(default_factory=dict)
+    #: field-level encodings (``field_level=True``): feature -> (n, ceil(l / 8)) uint8,
+    #: all zero where the value is missing or invalid
+    fields: dict[str, np.ndarray] | None = None
 
 
 class FeatureEncoder:
@@ -213,8 +216,9 @@ class FeatureEncoder:
 class ClkEncoder:
     """Encodes records into CLKs for one schema and one secret."""
 
-    def __init__(self, schema: LinkageSchema, secret: bytes) -> None:
+    def __init__(self, schema: LinkageSchema, secret: bytes, field_level: bool = False) -> None:
         self.schema = schema
+        self.field_level = field_level
         keys = derive_feature_keys(secret, schema)
         self.hash_length = schema.clk.hash_length
         self.encoders = {
@@ -232,6 +236,13 @@ class ClkEncoder:
         A column holds strings, with ``None`` for a missing value.  Missing and
         invalid values are hashed as the feature's ``missingValue`` replacement if
         it has one, and set no bits otherwise.
+
+        With ``field_level`` the chunk also carries one Bloom filter per feature: the
+        bits that feature contributes to the CLK (same keys and positions, folded
+        like the CLK), except that a missing or invalid value (or the schema's
+        ``missingValue`` sentinel) is an all-zero filter even where the schema hashes
+        a replacement into the CLK, so that a probabilistic matcher can tell
+        "missing" from "disagrees".
         """
         lengths = {len(columns[name]) for name in self.encoders}
         if len(lengths) != 1:
@@ -239,6 +250,7 @@ class ClkEncoder:
         (n,) = lengths
         acc = np.zeros((n, (self.hash_length + 7) // 8), dtype=np.uint8)
         counts: dict[str, FeatureCounts] = {}
+        fields: dict[str, np.ndarray] | None = {} if self.field_level else None
         for name, encoder in self.encoders.items():
             column = columns[name]
             values = (
@@ -250,10 +262,19 @@ class ClkEncoder:
             acc |= table[codes]
             row_bits = popcounts(table)
             per_record = status[codes]
+            if fields is not None:
+                # missing, invalid, or the schema's missing-value sentinel: an empty filter
+                absent = status != OK
+                mv = encoder.hashing.missing_value
+                if mv is not None:
+                    absent[: len(uniques)] |= np.asarray(uniques, dtype=object) == mv.sentinel
+                own = table[codes]
+                own[absent[codes]] = 0
+                fields[name] = xor_fold(own, self.hash_length, self.schema.clk.xor_folds)
             counts[name] = FeatureCounts(
                 missing=int((per_record == MISSING).sum()),
                 invalid=int((per_record == INVALID_VALUE).sum()),
                 bits_set=int(row_bits[codes].sum()),
             )
         clks = xor_fold(acc, self.hash_length, self.schema.clk.xor_folds)
-        return EncodedChunk(clks=clks, popcounts=popcounts(clks), features=counts)
+        return EncodedChunk(clks=clks, popcounts=popcounts(clks), features=counts, fields=fields)

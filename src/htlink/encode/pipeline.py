@@ -4,7 +4,8 @@ The run reads the input in chunks (memory stays bounded whatever the file
 size), keeps out records without consent, normalizes each mapped column by the
 schema's rules, encodes, and writes::
 
-    OUT/submission/encodings.parquet   send to the hub
+    OUT/submission/encodings.parquet   send to the hub (with field_level=True also one
+                                       Bloom filter per feature, f_<feature>)
     OUT/submission/manifest.json       send to the hub (signed)
     OUT/submission/clks.clkhash.json   only with clkhash-json output
     OUT/private/row-tokens.csv         KEEP: row token -> your record id (mode 0600)
@@ -103,6 +104,9 @@ class EncodeRequest:
     signing_key: Path | None = None
     signing_passphrase: bytes | None = None
     clkhash_json: bool = False
+    #: also write one Bloom filter per feature (for ``htlink match --method probabilistic``);
+    #: easier to attack than CLKs -- see docs/threat-model.md
+    field_level: bool = False
     report: bool = False
     overwrite: bool = False
     chunk_size: int = 20_000
@@ -206,8 +210,10 @@ def prepare_chunk(
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(schema: LinkageSchema, secret: bytes, mapping: ColumnMapping) -> None:
-    _WORKER["encoder"] = ClkEncoder(schema, secret)
+def _worker_init(
+    schema: LinkageSchema, secret: bytes, mapping: ColumnMapping, field_level: bool = False
+) -> None:
+    _WORKER["encoder"] = ClkEncoder(schema, secret, field_level=field_level)
     _WORKER["schema"] = schema
     _WORKER["mapping"] = mapping
 
@@ -220,8 +226,10 @@ def _worker_run(chunk: pd.DataFrame, offset: int) -> tuple[_Prepared, EncodedChu
 class _InlineExecutor:
     """Runs work in this process, with the same interface as the process pool."""
 
-    def __init__(self, schema: LinkageSchema, secret: bytes, mapping: ColumnMapping) -> None:
-        _worker_init(schema, secret, mapping)
+    def __init__(
+        self, schema: LinkageSchema, secret: bytes, mapping: ColumnMapping, field_level: bool
+    ) -> None:
+        _worker_init(schema, secret, mapping, field_level)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         future: Future[Any] = Future()
@@ -304,7 +312,10 @@ def _run(
     # bucket is shuffled in memory and written out. Buckets in a fixed order, each in
     # uniformly random order, give a uniformly random permutation, and memory holds
     # one bucket at a time whatever the number of records.
-    spool = ShuffleSpool(staging / "spool", TOKEN_BYTES + (schema.clk.l + 7) // 8)
+    clk_bytes = (schema.clk.l + 7) // 8
+    field_names = [f.identifier for f in schema.hashed_features] if request.field_level else []
+    # a spooled row: raw token | CLK | one field-level encoding per feature (if any)
+    spool = ShuffleSpool(staging / "spool", TOKEN_BYTES + clk_bytes * (1 + len(field_names)))
     clkhash_writer = (
         ClkhashJsonWriter(submission_dir / CLKHASH_FILE) if request.clkhash_json else None
     )
@@ -320,10 +331,10 @@ def _run(
         executor = ProcessPoolExecutor(
             max_workers=request.workers,
             initializer=_worker_init,
-            initargs=(schema, secret, mapping),
+            initargs=(schema, secret, mapping, request.field_level),
         )
     else:
-        executor = _InlineExecutor(schema, secret, mapping)
+        executor = _InlineExecutor(schema, secret, mapping, request.field_level)
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as token_file:
             writer = csv.writer(token_file)
@@ -350,7 +361,8 @@ def _run(
                         strict=True,
                     )
                 )
-                spool.add(np.concatenate([raw_tokens, encoded.clks], axis=1))
+                field_rows = [encoded.fields[n] for n in field_names] if encoded.fields else []
+                spool.add(np.concatenate([raw_tokens, encoded.clks, *field_rows], axis=1))
                 if clkhash_writer is not None:
                     clkhash_writer.write(encoded.clks)  # input order, as clkhash writes it
                 records_done += len(prepared.ids)
@@ -382,10 +394,16 @@ def _run(
         # index i is the row-token map's clkhash_index i
         paths["clkhash_json"] = submission_dir / CLKHASH_FILE
     enc_path = submission_dir / ENCODINGS_FILE
-    writer = EncodingsWriter(enc_path, (schema.clk.l + 7) // 8)
+    writer = EncodingsWriter(enc_path, clk_bytes, {name: clk_bytes for name in field_names})
     try:
         for rows in spool.shuffled():
-            writer.write(rows[:, :TOKEN_BYTES], rows[:, TOKEN_BYTES:])
+            fields = {
+                name: rows[:, TOKEN_BYTES + clk_bytes * (k + 1) : TOKEN_BYTES + clk_bytes * (k + 2)]
+                for k, name in enumerate(field_names)
+            }
+            writer.write(
+                rows[:, :TOKEN_BYTES], rows[:, TOKEN_BYTES : TOKEN_BYTES + clk_bytes], fields
+            )
     finally:
         writer.close()
         spool.remove()
@@ -395,6 +413,7 @@ def _run(
         record_count=records_done,
         bit_length=schema.clk.l,
         content_hash=file_sha256(enc_path),
+        field_encodings={name: schema.clk.l for name in field_names} or None,
     )
     if signing_key is not None:
         manifest = sign_manifest(manifest, signing_key)

@@ -3,8 +3,11 @@
 A submission is a folder with two files::
 
     encodings.parquet   row_token (32 hex digits, random per record) | clk (l/8 bytes)
+                        [| f_<feature> (l/8 bytes) for each feature, with field-level
+                        encodings]
     manifest.json       agency, schema fingerprint, record count, bit length,
                         created time, SHA-256 of encodings.parquet, signature
+                        [, field_encodings: {feature: bits}]
 
 Records are shuffled before they are written, so their order says nothing
 about the agency's file (which may be sorted by name or date).  The row token
@@ -39,6 +42,7 @@ FORMAT_VERSION = 1
 ENCODINGS_FILE = "encodings.parquet"
 MANIFEST_FILE = "manifest.json"
 CLKHASH_FILE = "clks.clkhash.json"
+FIELD_PREFIX = "f_"  # column of a field-level encoding: f_<feature>
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 AGENCY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -51,13 +55,32 @@ def file_sha256(path: Path) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def arrow_schema(clk_bytes: int) -> pa.Schema:
+def arrow_schema(clk_bytes: int, field_bytes: dict[str, int] | None = None) -> pa.Schema:
+    """Columns of ``encodings.parquet``; ``field_bytes`` adds one ``f_<feature>`` column each."""
     return pa.schema(
         [
             pa.field("row_token", pa.string(), nullable=False),
             pa.field("clk", pa.binary(clk_bytes), nullable=False),
+            *(
+                pa.field(FIELD_PREFIX + name, pa.binary(width), nullable=False)
+                for name, width in (field_bytes or {}).items()
+            ),
         ]
     )
+
+
+def _fixed_binary(rows: np.ndarray, width: int) -> pa.FixedSizeBinaryArray:
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), len(rows), [None, pa.py_buffer(np.ascontiguousarray(rows).tobytes())]
+    )
+
+
+def _rows_of(column: pa.ChunkedArray, width: int, n: int) -> np.ndarray:
+    """A fixed-size binary column as an ``(n, width)`` uint8 array."""
+    combined = column.combine_chunks()
+    raw = np.frombuffer(combined.buffers()[1], dtype=np.uint8)
+    start = combined.offset * width
+    return raw[start : start + width * n].reshape(n, width)
 
 
 def token_hex(raw: np.ndarray) -> list[str]:
@@ -78,25 +101,37 @@ def check_agency_name(name: str) -> str:
 
 
 class EncodingsWriter:
-    """Writes ``encodings.parquet`` batch by batch (row tokens as hex, CLKs as fixed binary)."""
+    """Writes ``encodings.parquet`` batch by batch (row tokens as hex, CLKs as fixed binary).
 
-    def __init__(self, path: Path, clk_bytes: int) -> None:
-        self.schema = arrow_schema(clk_bytes)
+    With ``field_bytes`` (feature -> bytes) it also writes one field-level encoding
+    column per feature, ``f_<feature>``.
+    """
+
+    def __init__(
+        self, path: Path, clk_bytes: int, field_bytes: dict[str, int] | None = None
+    ) -> None:
+        self.schema = arrow_schema(clk_bytes, field_bytes)
         self.clk_bytes = clk_bytes
+        self.field_bytes = dict(field_bytes or {})
         self.rows = 0
         self._writer = pq.ParquetWriter(path, self.schema, compression="zstd")
 
-    def write(self, tokens: np.ndarray, clks: np.ndarray) -> None:
-        """Append ``tokens`` (n x 16 raw bytes) and ``clks`` (n x clk_bytes)."""
+    def write(
+        self, tokens: np.ndarray, clks: np.ndarray, fields: dict[str, np.ndarray] | None = None
+    ) -> None:
+        """Append ``tokens`` (n x 16 raw bytes), ``clks`` (n x clk_bytes) and ``fields``."""
         if not len(clks):
             return
+        fields = fields or {}
+        if set(fields) != set(self.field_bytes):
+            raise ValueError("the field-level encodings do not match the writer's features")
         hexed = token_hex(tokens)
-        clk_array = pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(self.clk_bytes),
-            len(hexed),
-            [None, pa.py_buffer(np.ascontiguousarray(clks).tobytes())],
-        )
-        batch = pa.record_batch([pa.array(hexed, pa.string()), clk_array], schema=self.schema)
+        columns = [pa.array(hexed, pa.string()), _fixed_binary(clks, self.clk_bytes)]
+        for name, width in self.field_bytes.items():
+            if fields[name].shape != (len(clks), width):
+                raise ValueError(f"field-level encodings of {name} have the wrong shape")
+            columns.append(_fixed_binary(fields[name], width))
+        batch = pa.record_batch(columns, schema=self.schema)
         self._writer.write_batch(batch)
         self.rows += len(hexed)
 
@@ -107,21 +142,34 @@ class EncodingsWriter:
 
 
 def write_encodings(
-    path: Path, tokens: np.ndarray, clks: np.ndarray, batch_rows: int = 100_000
+    path: Path,
+    tokens: np.ndarray,
+    clks: np.ndarray,
+    batch_rows: int = 100_000,
+    fields: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """Write ``tokens`` (n x 16 raw bytes) and ``clks`` (n x bytes) as Parquet, in order."""
-    writer = EncodingsWriter(path, clks.shape[1])
+    """Write ``tokens`` (n x 16 raw bytes), ``clks`` (n x bytes) and ``fields`` as Parquet."""
+    fields = fields or {}
+    writer = EncodingsWriter(path, clks.shape[1], {k: v.shape[1] for k, v in fields.items()})
     try:
         for start in range(0, len(clks), batch_rows):
-            writer.write(tokens[start : start + batch_rows], clks[start : start + batch_rows])
+            part = slice(start, start + batch_rows)
+            writer.write(tokens[part], clks[part], {k: v[part] for k, v in fields.items()})
     finally:
         writer.close()
 
 
 def build_manifest(
-    *, agency: str, schema_fingerprint: str, record_count: int, bit_length: int, content_hash: str
+    *,
+    agency: str,
+    schema_fingerprint: str,
+    record_count: int,
+    bit_length: int,
+    content_hash: str,
+    field_encodings: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """The manifest; ``field_encodings`` (feature -> bits) only for field-level submissions."""
+    manifest: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "agency": agency,
@@ -133,6 +181,9 @@ def build_manifest(
         "content_hash": content_hash,
         "htlink_version": __version__,
     }
+    if field_encodings:
+        manifest["field_encodings"] = dict(field_encodings)
+    return manifest
 
 
 def sign_manifest(manifest: dict[str, Any], key: Any) -> dict[str, Any]:
@@ -196,6 +247,9 @@ class Submission:
     manifest: dict[str, Any]
     row_tokens: list[str]
     clks: np.ndarray  # (n, bytes) uint8
+    #: field-level encodings, feature -> (n, bytes) uint8 (all zero = value missing);
+    #: None for a CLK-only submission
+    fields: dict[str, np.ndarray] | None = None
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -259,7 +313,18 @@ def read_submission(
     except (pa.ArrowInvalid, OSError):
         raise SubmissionError(f"{ENCODINGS_FILE} is not a readable Parquet file.") from None
     width = (int(manifest["bit_length"]) + 7) // 8
-    if table.schema != arrow_schema(width):
+    field_bits = _field_encodings(manifest)
+    field_bytes = {name: (bits + 7) // 8 for name, bits in field_bits.items()}
+    if table.schema != arrow_schema(width, field_bytes):
+        extra = [n for n in table.schema.names if n.startswith(FIELD_PREFIX)]
+        if field_bits or extra:
+            raise SubmissionError(
+                f"{ENCODINGS_FILE} does not have the columns row_token, clk of "
+                f"{manifest['bit_length']} bits and the {len(field_bits)} field-level "
+                f"encodings that the manifest announces (it has {len(extra)} field-level "
+                "columns, or one of another width).",
+                "Copy the submission folder again from the agency's machine.",
+            )
         raise SubmissionError(
             f"{ENCODINGS_FILE} does not have the columns row_token and clk of "
             f"{manifest['bit_length']} bits that the manifest announces."
@@ -274,8 +339,36 @@ def read_submission(
         raise SubmissionError("The submission repeats a row token; each record needs its own.")
     if not all(TOKEN_RE.match(t) for t in tokens):
         raise SubmissionError("The submission has a row token that is not 32 hex digits.")
-    clk_col = table.column("clk").combine_chunks()
-    raw = np.frombuffer(clk_col.buffers()[1], dtype=np.uint8)
-    start = clk_col.offset * width
-    clks = raw[start : start + width * len(tokens)].reshape(len(tokens), width)
-    return Submission(manifest=manifest, row_tokens=tokens, clks=clks)
+    clks = _rows_of(table.column("clk"), width, len(tokens))
+    fields = {
+        name: _rows_of(table.column(FIELD_PREFIX + name), nbytes, len(tokens))
+        for name, nbytes in field_bytes.items()
+    }
+    return Submission(
+        manifest=manifest, row_tokens=tokens, clks=clks, fields=fields if field_bits else None
+    )
+
+
+def _field_encodings(manifest: dict[str, Any]) -> dict[str, int]:
+    """The manifest's ``field_encodings`` (feature -> bits), checked; {} when absent."""
+    if "field_encodings" not in manifest:
+        return {}
+    announced = manifest["field_encodings"]
+    if (
+        not isinstance(announced, dict)
+        or not announced
+        or not all(
+            isinstance(name, str)
+            and name
+            and isinstance(bits, int)
+            and not isinstance(bits, bool)
+            and bits == manifest["bit_length"]
+            for name, bits in announced.items()
+        )
+    ):
+        raise SubmissionError(
+            "The manifest's field_encodings is not a mapping of feature names to the "
+            f"encoding length ({manifest['bit_length']} bits).",
+            "Encode again with `htlink encode --field-level`.",
+        )
+    return announced
