@@ -187,3 +187,12 @@ def test_an_internal_error_is_a_bare_500_and_logs_no_traceback(
     assert "internal error (RuntimeError)" in log
     for text in (captured.out, captured.err, log):
         assert "Maria" not in text and "Traceback" not in text
+
+
+def test_every_response_carries_the_security_headers(live_hub: LiveHub) -> None:
+    for token, path in ((live_hub.admin_token, "/api/v1/whoami"), (None, "/api/v1/projects"),
+                        (None, "/dashboard/login")):  # fmt: skip
+        response = live_hub.http(token).get(path)
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"

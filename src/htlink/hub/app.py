@@ -64,8 +64,19 @@ def _configure_logging(storage: Storage) -> logging.Handler:
     return handler
 
 
+# Sent with every response: nothing is cached, framed or content-sniffed.
+SECURITY_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
 class ContainErrors:
-    """Outermost guard: an unexpected error becomes a bare 500, logged by type only.
+    """Outermost guard: an unexpected error becomes a bare 500, logged by type only;
+    and every response carries :data:`SECURITY_HEADERS`.
 
     Starlette's own error middleware re-raises after answering, and the server
     then prints the traceback -- whose message can carry data.  This middleware
@@ -85,6 +96,7 @@ class ContainErrors:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
             await send(message)
 
         try:

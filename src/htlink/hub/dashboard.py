@@ -26,6 +26,7 @@ from htlink.hub.errors import HubError, forbidden, not_found
 from htlink.hub.models import Project, Run
 
 COOKIE = "htlink_dashboard"
+LOGIN_BODY_LIMIT = 4096  # a token is 60 characters
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -81,7 +82,14 @@ def login_form(request: Request) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+    body = b""
+    async for chunk in request.stream():  # unauthenticated: read a bounded body only
+        body += chunk
+        if len(body) > LOGIN_BODY_LIMIT:
+            return templates.TemplateResponse(
+                request, "login.html", {"error": "The sign-in form is too large."}, status_code=413
+            )
+    form = parse_qs(body.decode("utf-8", errors="replace"))
     token = (form.get("token") or [""])[0].strip()
     try:
         who = identify(request, token)
@@ -104,7 +112,9 @@ async def login(request: Request) -> Response:
         httponly=True,
         samesite="strict",
         path="/dashboard",
-        secure=request.url.scheme == "https",
+        # Secure whenever the browser reached the hub over HTTPS, directly or via a proxy
+        secure=request.url.scheme == "https"
+        or request.headers.get("x-forwarded-proto", "").lower() == "https",
     )
     return response
 
