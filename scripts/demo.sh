@@ -11,7 +11,7 @@ OUT=demo-output
 SCHEMA=configs/schemas/person-v1.json
 AGENCIES=(healthcare social_services prosecution)
 rm -rf "$OUT"
-mkdir -p "$OUT/keys" "$OUT/links"
+mkdir -p "$OUT/keys" "$OUT/links" "$OUT/payloads"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -96,6 +96,35 @@ run htlink evaluate --truth "$OUT/world/truth.csv" \
   --tokens "prosecution=$OUT/prosecution/private/row-tokens.csv" \
   --pairs "$OUT/local-match/pairs.csv" --out "$OUT/evaluation"
 
+step "The release officer makes a key pair; agencies will encrypt their payloads to it"
+run htlink keys release-new --out "$OUT/keys/release"
+
+step "Each agency exports chosen attributes keyed by pseudonym, coarsened, encrypted to the release key"
+run htlink payload export --links "$OUT/links/healthcare.links.csv" \
+  --tokens "$OUT/healthcare/private/row-tokens.csv" --input "$OUT/world/healthcare.csv" \
+  --map-file "$OUT/world/mappings/healthcare.yaml" \
+  --columns DOB,Sex,ZIP,VisitDate,ReasonCategory \
+  --coarsen DOB=age@VisitDate --coarsen ZIP=zip3 --coarsen VisitDate=year \
+  --release-key "$OUT/keys/release.pub" --out "$OUT/payloads/healthcare.payload"
+run htlink payload export --links "$OUT/links/social_services.links.csv" \
+  --tokens "$OUT/social_services/private/row-tokens.csv" --input "$OUT/world/social_services.csv" \
+  --map-file "$OUT/world/mappings/social_services.yaml" \
+  --columns birth_date,gender,county,report_date,report_type \
+  --coarsen birth_date=age@report_date --coarsen report_date=year \
+  --release-key "$OUT/keys/release.pub" --out "$OUT/payloads/social_services.payload"
+run htlink payload export --links "$OUT/links/prosecution.links.csv" \
+  --tokens "$OUT/prosecution/private/row-tokens.csv" --input "$OUT/world/prosecution.csv" \
+  --map-file "$OUT/world/mappings/prosecution.yaml" \
+  --columns DOB,Role,ChargeCategory,County,FilingDate \
+  --coarsen DOB=age@FilingDate --coarsen FilingDate=year \
+  --release-key "$OUT/keys/release.pub" --out "$OUT/payloads/prosecution.payload"
+
+step "The release officer builds a de-identified release under the CMS cell-size policy"
+run htlink release build --policy configs/release/cms-cell-size.yaml \
+  --payload "$OUT/payloads/healthcare.payload" --payload "$OUT/payloads/social_services.payload" \
+  --payload "$OUT/payloads/prosecution.payload" --release-key "$OUT/keys/release.key" \
+  --out "$OUT/release"
+
 step "Done"
 echo "Submissions (what the hub receives): $OUT/<agency>/submission"
 echo "Row-token maps (kept by agencies):   $OUT/<agency>/private/row-tokens.csv"
@@ -103,3 +132,4 @@ echo "Quality reports:                     $OUT/<agency>/report/quality.html"
 echo "Hub data directory (operator):       $OUT/hub (database hub.sqlite3, log logs/hub.log)"
 echo "Links per agency (from the hub):     $OUT/links/<agency>.links.csv"
 echo "Linkage evaluation report:           $OUT/evaluation/report.html"
+echo "Release for analysts:                $OUT/release (extract.csv, tables/, report.html, audit.json)"
