@@ -6,6 +6,7 @@ import typer
 
 from htlink import __version__
 from htlink.cli import (
+    attack_cmd,
     encode_cmd,
     evaluate_cmd,
     hub_cmd,
@@ -36,6 +37,7 @@ app.command("evaluate")(evaluate_cmd.evaluate)
 app.add_typer(payload_cmd.app, name="payload")
 app.add_typer(release_cmd.app, name="release")
 app.add_typer(hub_cmd.app, name="hub")
+app.add_typer(attack_cmd.app, name="attack")
 app.command("submit")(submit_cmd.submit)
 app.add_typer(submit_cmd.links_app, name="links")
 
