@@ -38,6 +38,9 @@ bench-peers: benchmarks/.peers-venv/.stamp
 bench: $(STAMP) bench-peers
 	$(BIN)/python benchmarks/bench_encode.py --peers-python benchmarks/.peers-venv/bin/python
 	$(BIN)/python benchmarks/bench_encode_memory.py
+	$(BIN)/python benchmarks/bench_match.py --peers-python benchmarks/.peers-venv/bin/python --repeats 1 --results benchmarks/results/match-quick.json
+	$(BIN)/python benchmarks/bench_match_quality.py --peers-python benchmarks/.peers-venv/bin/python
+	$(BIN)/python benchmarks/bench_blocking.py --rows 100000 --results benchmarks/results/blocking-100k.json
 
 # Regenerate the clkhash golden vectors (needs the peers venv)
 golden: bench-peers

@@ -24,7 +24,7 @@ tools interleaved round-robin so background load hits them alike; medians are re
   function ``find_candidate_pairs`` calls, without its Python-level merging of candidates).
 * **end to end** (candidates + solving) at each ``--e2e-thresholds`` (0.8 and 0.7):
   anonlink ``find_candidate_pairs`` + ``greedy_solve`` against htlink ``dice_pairs`` +
-  ``cluster_records`` with both sources de-duplicated (greedy one-to-one), the call
+  ``cluster_links`` with both sources de-duplicated (greedy one-to-one), the call
   ``link_submissions`` makes.  Also, for information: ``link_submissions`` itself
   (pseudonyms and link tables included) and the wall time of the whole ``htlink match``
   command (start-up, reading the submissions, writing the links; ``--no-cli`` skips it).
@@ -78,7 +78,7 @@ AGENCIES = ("agency-a", "agency-b")
 ANONLINK = "anonlink 0.15.3"
 ANON_KERNEL = "anonlink kernel only (information)"
 HT_CANDIDATES = "htlink dice_pairs"
-HT_E2E = "htlink dice_pairs + cluster_records"
+HT_E2E = "htlink dice_pairs + cluster_links"
 HT_ENGINE = "htlink link_submissions (engine)"
 HT_CLI = "htlink match (CLI, wall time)"
 SPLIT = 5_000  # FEBRL4: the first 5,000 records are data set A

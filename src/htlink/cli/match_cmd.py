@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -42,11 +43,27 @@ def match(
         "docs/scale-out.md). Default: on this machine.",
         show_default=False,
     ),
+    blocking: str = typer.Option(
+        "auto",
+        "--blocking",
+        metavar="auto|lsh|none",
+        help="Which pairs are compared: none = every pair (exact); lsh = pairs sharing an LSH "
+        "band of the encodings' bits (pair completeness about 0.99); auto = every pair up to "
+        "50 million per agency pair, LSH above that where it is expected to be faster.",
+    ),
     write_pairs: float | None = typer.Option(
         None,
         "--write-pairs",
         help="Also write DIR/pairs.csv: every pair scoring at least this (for `htlink evaluate "
         "--pairs` on synthetic data only; it links rows across agencies).",
+    ),
+    method: str = typer.Option(
+        "dice",
+        "--method",
+        help="dice: CLK Dice above --threshold. probabilistic: Fellegi-Sunter match "
+        "probabilities estimated by EM on field-level encodings (`htlink encode --field-level`); "
+        "--threshold is then the match probability (auto = 0.5) and --min-average the mean CLK "
+        "Dice clusters need (default 0.6, the candidate floor). See docs/matching.md.",
     ),
 ) -> None:
     """Link submissions from two or more agencies into people.
@@ -68,7 +85,12 @@ def _match(**opts: object) -> None:
     subs = [read_submission(p) for p in opts["submissions"]]  # type: ignore[attr-defined]
     check_compatible(subs)
     text = str(opts["threshold"]).strip().lower()
-    if text == "auto":
+    method = _check_method(str(opts["method"]), subs, opts["scheduler"], opts.get("blocking"))
+    blocking = _check_blocking(str(opts["blocking"]))
+    if text == "auto" and method == "probabilistic":
+        threshold = 0.5
+        out.print("Threshold: match probability 0.5 (a match is then more likely than not).")
+    elif text == "auto":
         choice = choose_threshold([as_words(s.clks) for s in subs])
         threshold = choice.threshold
         out.print(f"Threshold: {choice.explanation}", soft_wrap=True)
@@ -89,14 +111,26 @@ def _match(**opts: object) -> None:
             f"Made a new project key in {key_path}: keep it to get the same pseudonyms when "
             "you re-run this project."
         )
-    result = link_submissions(
-        subs,
-        threshold,
-        key,
-        set(opts["deduplicated"]),  # type: ignore[arg-type]
-        min_average=opts["min_average"],  # type: ignore[arg-type]
-        scheduler=opts["scheduler"],
-    )
+    if method == "probabilistic":
+        from htlink.match.probabilistic import link_probabilistic
+
+        result = link_probabilistic(
+            subs,
+            key,
+            threshold,
+            deduplicated=set(opts["deduplicated"]),  # type: ignore[arg-type]
+            min_average=opts["min_average"],  # type: ignore[arg-type]
+        )
+    else:
+        result = link_submissions(
+            subs,
+            threshold,
+            key,
+            set(opts["deduplicated"]),  # type: ignore[arg-type]
+            min_average=opts["min_average"],  # type: ignore[arg-type]
+            scheduler=opts["scheduler"],
+            blocking=blocking,
+        )
     for agency, frame in result.links.items():
         frame.to_csv(out_dir / f"{agency}.links.csv", index=False)
     (out_dir / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
@@ -106,8 +140,11 @@ def _match(**opts: object) -> None:
         f"agencies into {s['people']:,} people at threshold {threshold:.2f}."
     )
     for pair, counts in s["pairs"].items():
+        how = ""
+        if "blocking" in counts:
+            how = f"{counts['compared']:,} compared ({counts['blocking']}), "
         out.print(
-            f"  {pair}: {counts['candidates']:,} candidate pairs, "
+            f"  {pair}: {how}{counts['candidates']:,} candidate pairs, "
             f"{counts.get('accepted_links', 0):,} links kept"
         )
     out.print(f"Links for each agency: {out_dir}/<agency>.links.csv")
@@ -123,3 +160,38 @@ def _match(**opts: object) -> None:
             f"[yellow]Wrote {len(pairs):,} scored pairs to {out_dir / 'pairs.csv'}[/]: row-level "
             "links across agencies, for evaluation on synthetic data only. Never share it."
         )
+
+
+def _check_method(method: str, subs: list[Any], scheduler: object, blocking: object) -> str:
+    """``--method``, checked before anything is written (probabilistic needs field encodings)."""
+    method = method.strip().lower()
+    if method not in ("dice", "probabilistic"):
+        raise HtlinkError(f"--method {method!r} is not known.", "Use dice or probabilistic.")
+    if method == "probabilistic":
+        from htlink.match.probabilistic import field_features
+
+        field_features(subs)
+        if scheduler is not None:
+            raise HtlinkError(
+                "--scheduler is not available with --method probabilistic yet.",
+                "Leave out --scheduler: probabilistic matching runs on this machine.",
+            )
+        if str(blocking).strip().lower() == "lsh":
+            raise HtlinkError(
+                "--blocking lsh is not available with --method probabilistic yet.",
+                "Leave out --blocking: probabilistic mode compares every pair's CLKs for its "
+                "candidates (docs/matching.md, section 8).",
+            )
+    return method
+
+
+def _check_blocking(blocking: str) -> str:
+    """``--blocking``, checked before anything is written."""
+    from htlink.match.engine import BLOCKING_MODES
+
+    blocking = blocking.strip().lower()
+    if blocking not in BLOCKING_MODES:
+        raise HtlinkError(
+            f"--blocking {blocking!r} is not known.", f"Use one of: {', '.join(BLOCKING_MODES)}."
+        )
+    return blocking

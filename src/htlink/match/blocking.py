@@ -97,7 +97,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,6 +180,8 @@ class LshPlan:
     expected_recall: float = float("nan")
     recall_source: str = "given"
     sample_pairs: int = 0
+    #: Dice comparisons the planner made to find its sample pairs (an exhaustive sample)
+    sample_compared: int = 0
     pool_size: int = 0
     pool_max_frequency: float = float("nan")
     estimated_candidates: float = float("nan")
@@ -217,6 +219,7 @@ class LshPlan:
             "expected_recall": _finite_or_none(self.expected_recall),
             "recall_source": self.recall_source,
             "sample_pairs": self.sample_pairs,
+            "sample_compared": self.sample_compared,
             "pool_size": self.pool_size,
             "pool_max_frequency": _finite_or_none(self.pool_max_frequency),
             "estimated_candidates": _finite_or_none(self.estimated_candidates),
@@ -594,23 +597,24 @@ def _sample_pair_bits(
     b_words: np.ndarray | None,
     threshold: float,
     rng: np.random.Generator,
-) -> np.ndarray:
+) -> tuple[np.ndarray, int]:
     """Exhaustive Dice of sampled rows of ``a`` against the other side.
 
-    Returns an (n_pairs, bits) bool array: the bits on which each pair found differs.
+    Returns an (n_pairs, bits) bool array -- the bits on which each pair found
+    differs -- and the number of comparisons made.
     """
     other = a_words if b_words is None else b_words
     n = a_words.shape[0]
     m = other.shape[0]
     rows = int(min(n, max(64, RECALL_SAMPLE_COMPARISONS // max(m, 1))))
     sample = _sample_rows(n, rows, rng)
-    i, j, _, _ = dice_pairs(a_words[sample], other, threshold)
+    i, j, _, compared = dice_pairs(a_words[sample], other, threshold)
     if b_words is None:  # within one set: drop self-pairs
         keep = sample[i] != j
         i, j = i[keep], j[keep]
     xor = a_words[sample[i]] ^ other[j]
     bits = np.unpackbits(xor.view(np.uint8), axis=1, bitorder="little").astype(bool)
-    return bits
+    return bits, int(compared)
 
 
 def _collision_prob(pool_size: int, differing: np.ndarray, r: int) -> np.ndarray:
@@ -713,7 +717,7 @@ def plan_lsh(
 
     freq = _bit_frequencies(a_words, b_words, rng)
     pools = _pools(freq, min_bits=rows_per_band or 16)
-    differing_bits = _sample_pair_bits(a_words, b_words, threshold, rng)
+    differing_bits, sample_compared = _sample_pair_bits(a_words, b_words, threshold, rng)
     use_sample = len(differing_bits) >= MIN_SAMPLE_PAIRS
     a_rows = _sample_rows(n, SAMPLE_ROWS, rng)
     b_rows = a_rows if b_words is None else _sample_rows(m, SAMPLE_ROWS, rng)
@@ -782,6 +786,7 @@ def plan_lsh(
         expected_recall=1.0 if method == "exhaustive" else best["recall"],
         recall_source="sample pairs" if use_sample else "model",
         sample_pairs=len(differing_bits),
+        sample_compared=sample_compared,
         pool_size=len(best["pool"]),
         pool_max_frequency=best["cutoff"],
         estimated_candidates=total_pairs if method == "exhaustive" else best["candidates"],
@@ -855,6 +860,7 @@ def _run(
     plan: LshPlan,
     max_bucket: int,
     workers: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, BlockingStats]:
     started = time.perf_counter()
     within = b_words is None
@@ -864,6 +870,8 @@ def _run(
     threshold = plan.threshold
 
     if plan.method == "exhaustive" or n == 0 or m == 0:
+        if progress is not None:
+            progress(0, 1)
         if n == 0 or m == 0:
             i = j = np.zeros(0, np.int64)
             s = np.zeros(0, np.float64)
@@ -884,6 +892,8 @@ def _run(
             seconds=time.perf_counter() - started,
             plan=plan.describe(),
         )
+        if progress is not None:
+            progress(1, 1)
         return i[order], j[order], s[order], stats
 
     a_pop = popcounts(a_words)
@@ -899,8 +909,13 @@ def _run(
     compared = skipped_buckets = skipped_probes = skipped_pairs = 0
     groups_run = 0
     index_seconds = probe_seconds = merge_seconds = 0.0
+    steps = -(-plan.bands // group) * -(-n // chunk)  # (band group, chunk of rows) pairs
+    steps_done = 0
+    if progress is not None:
+        progress(0, steps)
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         for g0 in range(0, plan.bands, group):
             masks = _masks(plan.positions[g0 : g0 + group], a_words.shape[1])
             size = masks.shape[0]
@@ -952,6 +967,9 @@ def _run(
                 compared += c
                 skipped_probes += p
                 skipped_pairs += pp
+                steps_done += 1
+                if progress is not None:
+                    progress(steps_done, steps)
             probe_seconds += time.perf_counter() - tick
             tick = time.perf_counter()
             gc = np.concatenate(group_c)
@@ -960,6 +978,10 @@ def _run(
             codes, scores = _merge_unique(codes, scores, gc[order], gs[order])
             merge_seconds += time.perf_counter() - tick
             groups_run += 1
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # do not finish a cancelled run
+        raise
+    pool.shutdown(wait=True)
 
     i, j = np.divmod(codes, m)
     if skipped_probes:
@@ -1003,6 +1025,7 @@ def lsh_pairs(
     plan: LshPlan | None = None,
     workers: int | None = None,
     allow_exhaustive: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, BlockingStats]:
     """Pairs (i in a, j in b) with Dice >= threshold that share a band key, and statistics.
 
@@ -1015,6 +1038,8 @@ def lsh_pairs(
     its recall estimate was for the plan's own threshold).  ``max_bucket``: see the
     module docstring.  ``workers`` threads (default: the CPUs this process may use).
     Deterministic for a given ``seed``, whatever the number of workers.
+    ``progress(steps_done, steps)`` is called after each chunk of rows of each band
+    group; an exception it raises stops the run (no further chunks) and propagates.
     """
     a_words = _check_words(a_words, "a_words")
     b_words = _check_words(b_words, "b_words")
@@ -1030,7 +1055,7 @@ def lsh_pairs(
     elif b_words.shape[1] != a_words.shape[1]:
         raise ValueError("a_words and b_words have different widths (bit lengths).")
     plan = _with_threshold(plan, threshold)
-    return _run(a_words, b_words, plan, int(max_bucket), workers)
+    return _run(a_words, b_words, plan, int(max_bucket), workers, progress)
 
 
 def lsh_pairs_within(
@@ -1045,6 +1070,7 @@ def lsh_pairs_within(
     plan: LshPlan | None = None,
     workers: int | None = None,
     allow_exhaustive: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, BlockingStats]:
     """Pairs i < j within one set with Dice >= threshold that share a band key (de-duplication).
 
@@ -1061,7 +1087,7 @@ def lsh_pairs_within(
             allow_exhaustive=allow_exhaustive,
         )  # fmt: skip
     plan = _with_threshold(plan, threshold)
-    return _run(words, None, plan, int(max_bucket), workers)
+    return _run(words, None, plan, int(max_bucket), workers, progress)
 
 
 def _with_threshold(plan: LshPlan, threshold: float) -> LshPlan:

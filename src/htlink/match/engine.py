@@ -6,12 +6,25 @@ for sources that are not de-duplicated, every within-agency pair) whose Dice
 score reaches the threshold, cluster them by the rule in
 :mod:`htlink.match.solving`, and give every record its cluster's project
 pseudonym.  The result per agency holds that agency's rows only; the summary
-holds aggregates only (counts, cluster sizes, a histogram) -- what an operator
-may see.
+holds aggregates only (counts, cluster sizes, a histogram, the blocking plans)
+-- what an operator may see.
+
+Blocking (``blocking=``), decided for each agency pair and each agency's own
+de-duplication separately:
+
+* ``"none"``: every pair within the popcount bound is compared (exact).
+* ``"lsh"``: LSH on the CLK bits (:mod:`htlink.match.blocking`), planned for pair
+  completeness 0.99; only pairs that share a band key are compared.
+* ``"auto"`` (default): exhaustive when the pair has at most
+  :data:`AUTO_EXHAUSTIVE_MAX_COMPARISONS` possible comparisons (50 million: about
+  a second of one core, less than planning LSH would take), otherwise the LSH
+  planner decides -- it keeps exhaustive comparison when that is estimated to be
+  cheaper (low thresholds, dense encodings), so ``auto`` is exact up to that size.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
@@ -22,11 +35,24 @@ import pandas as pd
 from htlink.encode.submission import Submission
 from htlink.errors import HtlinkError
 from htlink.match.pseudonyms import cluster_pseudonyms
-from htlink.match.scaleout import candidate_pairs, scheduler_client
-from htlink.match.similarities import as_words, dice_pairs, dice_pairs_within
-from htlink.match.solving import cluster_records
+from htlink.match.scaleout import (
+    candidate_pairs,
+    lsh_candidate_pairs,
+    scheduler_client,
+)
+from htlink.match.similarities import as_words, dice_pairs, dice_pairs_within, score_histogram
+from htlink.match.solving import cluster_links
 
 HISTOGRAM_BINS = 20
+#: ``blocking=`` values: ``auto``, ``lsh`` or ``none`` (see the module docstring).
+BLOCKING_MODES = ("auto", "lsh", "none")
+#: ``auto`` compares exhaustively at or below this many possible pairs (N x M, or
+#: n (n - 1) / 2 within one agency) and asks the LSH planner above it.
+AUTO_EXHAUSTIVE_MAX_COMPARISONS = 50_000_000
+#: Share of ``progress`` given to each stage: planning, candidates, clustering, links.
+_STAGE_SHARES = {"planning": 0.05, "candidates": 0.80, "clustering": 0.10, "links": 0.05}
+
+Progress = Callable[[str, float], None]
 
 
 class IncompatibleSubmissionsError(HtlinkError):
@@ -72,6 +98,39 @@ def check_compatible(submissions: list[Submission]) -> None:
         )
 
 
+@dataclass
+class _Job:
+    """One comparison: agencies ``a`` and ``b`` (``a == b``: within one agency)."""
+
+    key: str
+    a: int
+    b: int
+    possible: int  # pairs an exhaustive run would consider
+    method: str = "exhaustive"
+    plan: Any = None
+    weight: float = 1.0
+
+
+class _Progress:
+    """Maps each stage's own fraction onto one non-decreasing fraction of the whole run."""
+
+    def __init__(self, callback: Progress | None) -> None:
+        self.callback = callback
+        self.last = 0.0
+        self.starts: dict[str, float] = {}
+        total = 0.0
+        for stage, share in _STAGE_SHARES.items():
+            self.starts[stage] = total
+            total += share
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if self.callback is None:
+            return
+        overall = self.starts[stage] + _STAGE_SHARES[stage] * min(max(fraction, 0.0), 1.0)
+        self.last = max(self.last, min(overall, 1.0))
+        self.callback(stage, self.last)
+
+
 def link_submissions(
     submissions: list[Submission],
     threshold: float,
@@ -79,17 +138,33 @@ def link_submissions(
     deduplicated: set[str] | None = None,
     min_average: float | None = None,
     scheduler: Any = None,
+    blocking: str = "auto",
+    progress: Progress | None = None,
 ) -> LinkResult:
     """Cluster the records of ``submissions`` into people and assign pseudonyms.
 
     ``min_average`` is the average-linkage floor for merging clusters (see
     :mod:`htlink.match.solving`); by default the threshold itself.  With
     ``scheduler`` (a Dask address or client) the comparisons run on that cluster,
-    with identical results.
+    with identical results.  ``blocking`` is ``"auto"``, ``"lsh"`` or ``"none"``
+    (see the module docstring); the summary says, per agency pair, which was used,
+    its plan and how many comparisons were made.
+
+    ``progress(stage, fraction)``, if given, is called with the stage (``planning``,
+    ``candidates``, ``clustering``, ``links``) and the share of the whole run done so
+    far (non-decreasing, 1.0 at the end): at the start and end of every stage, after
+    every agency pair and after every chunk of comparisons.  An exception it raises
+    stops the run (on a cluster, pending tasks are cancelled) and propagates
+    unchanged: that is how a caller cancels a run.
     """
     check_compatible(submissions)
     if not 0.0 < threshold <= 1.0:
         raise HtlinkError(f"The threshold must be in (0, 1]; got {threshold}.")
+    if blocking not in BLOCKING_MODES:
+        raise HtlinkError(
+            f"Unknown blocking {blocking!r}.",
+            f"Use one of: {', '.join(BLOCKING_MODES)}.",
+        )
     deduplicated = deduplicated or set()
     agencies = [s.manifest["agency"] for s in submissions]
     unknown = sorted(deduplicated - set(agencies))
@@ -97,39 +172,82 @@ def link_submissions(
         raise HtlinkError(
             f"--deduplicated names agencies without a submission: {', '.join(unknown)}."
         )
+    report = _Progress(progress)
+    report("planning", 0.0)
     words = [as_words(s.clks) for s in submissions]
     sizes = [len(w) for w in words]
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     source_of = np.repeat(np.arange(len(submissions)), sizes)
 
-    us, vs, ss = [], [], []
-    pair_counts: dict[str, dict[str, int]] = {}
-    with scheduler_client(scheduler) as client:
-        for a, b in combinations(range(len(submissions)), 2):
-            i, j, s, compared = candidate_pairs(words[a], words[b], threshold, scheduler=client)
-            us.append(i + offsets[a])
-            vs.append(j + offsets[b])
-            ss.append(s)
-            pair_counts[f"{agencies[a]}~{agencies[b]}"] = {
-                "compared": compared,
-                "candidates": len(s),
-            }
-        for a, agency in enumerate(agencies):
-            if agency in deduplicated:
-                continue
-            i, j, s, compared = candidate_pairs(
-                words[a], None, threshold, within=True, scheduler=client
-            )
-            us.append(i + offsets[a])
-            vs.append(j + offsets[a])
-            ss.append(s)
-            pair_counts[f"{agency}~{agency}"] = {"compared": compared, "candidates": len(s)}
-    u = np.concatenate(us) if us else np.zeros(0, np.int64)
-    v = np.concatenate(vs) if vs else np.zeros(0, np.int64)
-    scores = np.concatenate(ss) if ss else np.zeros(0)
+    jobs = [
+        _Job(f"{agencies[a]}~{agencies[b]}", a, b, sizes[a] * sizes[b])
+        for a, b in combinations(range(len(submissions)), 2)
+    ]
+    jobs += [
+        _Job(f"{agency}~{agency}", a, a, sizes[a] * (sizes[a] - 1) // 2)
+        for a, agency in enumerate(agencies)
+        if agency not in deduplicated
+    ]
+    for done, job in enumerate(jobs, start=1):
+        _plan_job(job, words, threshold, blocking)
+        report("planning", done / len(jobs))
 
+    us, vs, ss = [], [], []
+    pair_counts: dict[str, dict[str, Any]] = {}
+    plans: dict[str, Any] = {}
+    total_weight = sum(job.weight for job in jobs) or 1.0
+    finished = 0.0
+    report("candidates", 0.0)
+    with scheduler_client(scheduler) as client:
+        for job in jobs:
+
+            def chunk_done(
+                done: int, total: int, job: _Job = job, before: float = finished
+            ) -> None:
+                share = job.weight * (done / total if total else 1.0)
+                report("candidates", (before + share) / total_weight)
+
+            other = None if job.a == job.b else words[job.b]
+            if job.method == "lsh":
+                found = lsh_candidate_pairs(
+                    words[job.a], other, threshold, job.plan, scheduler=client, progress=chunk_done
+                )
+                i, j, s, compared = found.pairs
+                extra = found.stats
+            else:
+                i, j, s, compared = candidate_pairs(
+                    words[job.a],
+                    other,
+                    threshold,
+                    within=other is None,
+                    scheduler=client,
+                    ordered=False,
+                    progress=chunk_done,
+                )
+                extra = {}
+            us.append(i + offsets[job.a] if offsets[job.a] else i)
+            vs.append(j + offsets[job.b] if offsets[job.b] else j)
+            ss.append(s)
+            pair_counts[job.key] = {
+                "compared": int(compared),
+                "candidates": len(s),
+                "blocking": job.method,
+            }
+            plans[job.key] = {
+                "method": job.method,
+                "possible_pairs": job.possible,
+                "compared": int(compared),
+                **({"plan": job.plan.describe()} if job.plan is not None else {}),
+                **{k: int(v) for k, v in extra.items() if k.startswith("skipped") or k == "tasks"},
+            }
+            finished += job.weight
+            report("candidates", finished / total_weight)
+    u, v, scores = _joined(us, np.int64), _joined(vs, np.int64), _joined(ss, np.float64)
+    del us, vs, ss
+
+    report("clustering", 0.0)
     flags = np.array([a in deduplicated for a in agencies])
-    roots, confidence, accepted = cluster_records(
+    roots, confidence, accepted_lo, accepted_hi = cluster_links(
         source_of,
         flags,
         u,
@@ -138,6 +256,9 @@ def link_submissions(
         words=np.concatenate(words),
         min_average=threshold if min_average is None else min_average,
     )
+    del u, v
+    report("clustering", 1.0)
+    report("links", 0.0)
     tokens = [t for s in submissions for t in s.row_tokens]
     pseudonyms = cluster_pseudonyms(roots, source_of, tokens, agencies, project_key)
 
@@ -151,20 +272,28 @@ def link_submissions(
                 "confidence": np.round(confidence[rows], 4),
             }
         )
-    for key, (a, b) in _pair_keys(agencies, deduplicated).items():
-        on_pair = (
-            accepted & (source_of[u] == a) & (source_of[v] == b) if len(u) else np.zeros(0, bool)
-        )
-        pair_counts[key]["accepted_links"] = int(on_pair.sum())
+    # a job's links join agencies a <= b, a's records numbered first: (low, high) = (a, b)
+    n_agencies = len(agencies)
+    per_pair = np.bincount(
+        source_of[accepted_lo] * n_agencies + source_of[accepted_hi],
+        minlength=n_agencies * n_agencies,
+    )
+    for job in jobs:
+        pair_counts[job.key]["accepted_links"] = int(per_pair[job.a * n_agencies + job.b])
     _, cluster_sizes = np.unique(roots, return_counts=True)
     size_hist = np.bincount(cluster_sizes)
-    hist, edges = np.histogram(scores, bins=HISTOGRAM_BINS, range=(threshold, 1.0))
+    hist, edges = score_histogram(scores, HISTOGRAM_BINS, threshold, 1.0)
     summary = {
         "threshold": threshold,
         "min_average": threshold if min_average is None else min_average,
         "agencies": {agency: sizes[a] for a, agency in enumerate(agencies)},
         "deduplicated": sorted(deduplicated),
         "pairs": pair_counts,
+        "blocking": {
+            "mode": blocking,
+            "auto_exhaustive_max_comparisons": AUTO_EXHAUSTIVE_MAX_COMPARISONS,
+            "pairs": plans,
+        },
         "people": len(cluster_sizes),
         "cluster_sizes": {str(k): int(c) for k, c in enumerate(size_hist) if c},
         "similarity_histogram": {
@@ -172,7 +301,38 @@ def link_submissions(
             "counts": hist.tolist(),
         },
     }
+    report("links", 1.0)
     return LinkResult(threshold=threshold, links=links, summary=summary)
+
+
+def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """``np.concatenate(parts)``, without a copy when there is only one part."""
+    if len(parts) == 1:
+        return np.asarray(parts[0], dtype=dtype)
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+
+def _plan_job(job: _Job, words: list[np.ndarray], threshold: float, blocking: str) -> None:
+    """Decide how ``job`` finds its candidates; plan LSH where it is used."""
+    from htlink.match.blocking import COST_EXHAUSTIVE_PAIR, plan_lsh
+
+    job.method = "exhaustive"
+    job.weight = max(1e-3, COST_EXHAUSTIVE_PAIR * job.possible)
+    if blocking == "none" or job.possible == 0:
+        return
+    if blocking == "auto" and job.possible <= AUTO_EXHAUSTIVE_MAX_COMPARISONS:
+        return
+    plan = plan_lsh(
+        words[job.a],
+        None if job.a == job.b else words[job.b],
+        threshold,
+        allow_exhaustive=blocking == "auto",
+    )
+    job.plan = plan
+    if plan.method == "lsh":
+        job.method = "lsh"
+        if np.isfinite(plan.estimated_seconds):
+            job.weight = max(1e-3, float(plan.estimated_seconds))
 
 
 def _pair_keys(agencies: list[str], deduplicated: set[str]) -> dict[str, tuple[int, int]]:

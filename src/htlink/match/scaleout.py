@@ -43,6 +43,7 @@ package links on one machine with nothing but its own dependencies.
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -51,6 +52,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import numpy as np
+from numba import njit
 
 from htlink.errors import HtlinkError
 
@@ -60,6 +62,8 @@ from htlink.match.similarities import _all_pairs, popcounts
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from distributed import Client
+
+    from htlink.match.blocking import LshPlan
 
 DEFAULT_CHUNK_ROWS = 20_000
 MIN_AUTO_CHUNK_ROWS = 1_000
@@ -154,6 +158,8 @@ def candidate_pairs(
     within: bool = False,
     chunk_rows: int | None = None,
     scheduler: str | Client | None = None,
+    ordered: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CandidatePairs:
     """Every pair with Dice >= ``threshold``, computed in chunks of ``chunk_rows`` rows of A.
 
@@ -172,6 +178,11 @@ def candidate_pairs(
     in-process, and on a cluster at most that but small enough to give every
     worker thread about :data:`TASKS_PER_THREAD` tasks (so no worker idles
     while another finishes a big last chunk).  It never changes the result.
+
+    ``ordered=False`` skips the final sort by ``(i, j)``: the same pairs, scores and
+    count, in task order (for callers that sort them their own way, as the clustering
+    does).  ``progress(chunks_done, chunks_total)`` is called after every chunk (as
+    :func:`map_chunks`); an exception it raises stops the run and propagates.
     """
     if within:
         if b_words is not None and b_words is not a_words:
@@ -199,7 +210,133 @@ def candidate_pairs(
         task, rows = partial(within_task, threshold=float(threshold)), prepared.words
     else:
         task, rows = partial(cross_task, threshold=float(threshold)), a_words
-    return _merge(map_chunks(task, rows, prepared, chunk_rows=chunk_rows, scheduler=scheduler))
+    results = map_chunks(
+        task, rows, prepared, chunk_rows=chunk_rows, scheduler=scheduler, progress=progress
+    )
+    return _merge(results, ordered=ordered)
+
+
+class LshCandidates(NamedTuple):
+    """The pairs of an LSH-blocked run (sorted by ``(i, j)``) and what it did (counts only)."""
+
+    pairs: CandidatePairs
+    stats: dict[str, Any]
+
+
+def lsh_band_task(
+    bands: np.ndarray,
+    shared: tuple[np.ndarray, np.ndarray | None, LshPlan],
+    offset: int,
+    threshold: float,
+    max_bucket: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """One cluster task of an LSH run: the plan's bands ``offset .. offset + len(bands)``.
+
+    ``shared`` is ``(a_words, b_words, plan)``, with ``b_words=None`` for pairs within
+    A.  Runs on one thread (the cluster runs tasks side by side) and returns the pairs
+    found through these bands, sorted by ``(i, j)``, and the run's counts; oversized
+    buckets are counted, and reported once by the caller rather than warned about on
+    the worker.
+    """
+    from htlink.match.blocking import OversizedBucketWarning, lsh_pairs, lsh_pairs_within
+
+    a_words, b_words, plan = shared
+    selected = plan.select(slice(offset, offset + len(bands)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OversizedBucketWarning)
+        if b_words is None:
+            i, j, s, stats = lsh_pairs_within(
+                a_words, threshold, plan=selected, max_bucket=max_bucket, workers=1
+            )
+        else:
+            i, j, s, stats = lsh_pairs(
+                a_words, b_words, threshold, plan=selected, max_bucket=max_bucket, workers=1
+            )
+    counts = {
+        "compared": stats.candidate_pairs,
+        "skipped_buckets": stats.skipped_buckets,
+        "skipped_probes": stats.skipped_probes,
+        "skipped_pairs": stats.skipped_pairs,
+    }
+    return i, j, s, counts
+
+
+def lsh_candidate_pairs(
+    a_words: np.ndarray,
+    b_words: np.ndarray | None,
+    threshold: float,
+    plan: LshPlan,
+    *,
+    max_bucket: int | None = None,
+    scheduler: str | Client | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> LshCandidates:
+    """The pairs that :func:`~htlink.match.blocking.lsh_pairs` finds with ``plan``, here or on Dask.
+
+    ``b_words=None`` de-duplicates A (:func:`~htlink.match.blocking.lsh_pairs_within`).
+    In-process the whole plan runs on this machine's threads.  On a cluster the
+    plan's bands are split into one selection per worker thread
+    (:meth:`~htlink.match.blocking.LshPlan.select`); each task builds its own bands'
+    indexes and probes all rows, and the tasks' pairs are merged with
+    :func:`~htlink.match.blocking.union_pairs`.  Pairs and scores are identical either
+    way (sorted by ``(i, j)``); ``compared`` counts the comparisons actually made, so it
+    can be larger on a cluster (a pair colliding in the bands of two tasks is compared
+    by both).  Both sides' encodings go to every worker.
+    """
+    from htlink.match.blocking import (
+        DEFAULT_MAX_BUCKET,
+        OversizedBucketWarning,
+        lsh_pairs,
+        lsh_pairs_within,
+        union_pairs,
+    )
+
+    max_bucket = DEFAULT_MAX_BUCKET if max_bucket is None else int(max_bucket)
+    a_words = _check_words(a_words, "A")
+    within = b_words is None
+    side = a_words if b_words is None else _check_words(b_words, "B")
+    counts = {"skipped_buckets": 0, "skipped_probes": 0, "skipped_pairs": 0}
+    if len(a_words) == 0 or len(side) == 0:
+        return LshCandidates(_merge([]), {"tasks": 0, **counts})
+    if scheduler is None:
+        if within:
+            i, j, s, stats = lsh_pairs_within(
+                a_words, threshold, plan=plan, max_bucket=max_bucket, progress=progress
+            )
+        else:
+            i, j, s, stats = lsh_pairs(
+                a_words, side, threshold, plan=plan, max_bucket=max_bucket, progress=progress
+            )
+        counts = {k: int(getattr(stats, k)) for k in counts}
+        pairs = CandidatePairs(i, j, s, int(stats.candidate_pairs))
+        return LshCandidates(pairs, {"tasks": 0, **counts})
+    with scheduler_client(scheduler) as client:
+        assert client is not None
+        threads = _require_workers(client)
+        per_task = max(1, -(-plan.bands // threads))
+        task = partial(lsh_band_task, threshold=float(threshold), max_bucket=max_bucket)
+        results = map_chunks(
+            task,
+            np.arange(plan.bands, dtype=np.int64),
+            (a_words, None if within else side, plan),
+            chunk_rows=per_task,
+            scheduler=client,
+            progress=progress,
+        )
+    i, j, s = union_pairs([r[:3] for r in results], len(side))
+    for r in results:
+        for k in counts:
+            counts[k] += int(r[3][k])
+    compared = sum(int(r[3]["compared"]) for r in results)
+    if counts["skipped_probes"]:
+        warnings.warn(
+            f"LSH blocking skipped {counts['skipped_probes']:,} probes into "
+            f"{counts['skipped_buckets']:,} buckets larger than max_bucket={max_bucket:,} "
+            f"({counts['skipped_pairs']:,} comparisons not made).",
+            OversizedBucketWarning,
+            stacklevel=2,
+        )
+    return LshCandidates(CandidatePairs(i, j, s, compared), {"tasks": len(results), **counts})
 
 
 def map_chunks(
@@ -209,6 +346,7 @@ def map_chunks(
     *,
     chunk_rows: int | None = None,
     scheduler: str | Client | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[R]:
     """``[task(rows[lo:hi], shared, lo) for each chunk]``, here or on a Dask cluster.
 
@@ -223,18 +361,33 @@ def map_chunks(
     worker thread about :data:`TASKS_PER_THREAD` tasks (so no worker idles
     while another finishes a big last chunk).  ``scheduler`` as in
     :func:`candidate_pairs`.
+
+    ``progress(chunks_done, chunks_total)`` is called once with 0 done, then after
+    every chunk that finishes (on a cluster, in the order they finish).  If it raises,
+    the remaining chunks are not run (on a cluster: cancelled) and the exception
+    propagates -- a caller's way to stop a run.
     """
     if scheduler is None:
         size = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows
-        return [task(rows[lo:hi], shared, lo) for lo, hi in chunk_bounds(len(rows), size)]
+        bounds = chunk_bounds(len(rows), size)
+        results = []
+        if progress is not None:
+            progress(0, len(bounds))
+        for done, (lo, hi) in enumerate(bounds, start=1):
+            results.append(task(rows[lo:hi], shared, lo))
+            if progress is not None:
+                progress(done, len(bounds))
+        return results
     with scheduler_client(scheduler) as client:
         assert client is not None
         threads = _require_workers(client)
         size = auto_chunk_rows(len(rows), threads) if chunk_rows is None else chunk_rows
         bounds = chunk_bounds(len(rows), size)
+        if progress is not None:
+            progress(0, len(bounds))
         if not bounds:
             return []
-        return _run_on_cluster(client, task, rows, shared, bounds)
+        return _run_on_cluster(client, task, rows, shared, bounds, progress)
 
 
 def auto_chunk_rows(n_rows: int, threads: int) -> int:
@@ -254,6 +407,7 @@ def _run_on_cluster(
     rows: np.ndarray,
     shared: Any,
     bounds: list[tuple[int, int]],
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[R]:
     """Run one task per chunk on ``client``; the results in chunk order.
 
@@ -267,7 +421,9 @@ def _run_on_cluster(
 
     for attempt in range(LOST_WORKER_RETRIES + 1):
         try:
-            return _submit_and_gather(client, task, rows, shared, bounds)
+            return _submit_and_gather(client, task, rows, shared, bounds, progress)
+        except _StoppedError as stopped:
+            raise stopped.error from None
         except KilledWorker:
             raise SchedulerError(
                 "A matching task crashed Dask workers repeatedly (usually: out of memory).",
@@ -295,13 +451,35 @@ def _submit_and_gather(
     rows: np.ndarray,
     shared: Any,
     bounds: list[tuple[int, int]],
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[R]:
-    """Send ``shared`` to every worker and the chunks to some, map, gather in order."""
+    """Send ``shared`` to every worker and the chunks to some, map, gather in order.
+
+    With ``progress``, it is told of every task that finishes; if it raises, every
+    task still pending is cancelled and the exception propagates.
+    """
     # hash=False: fresh keys on every attempt, never a half-forgotten earlier one.
     shared_future = client.scatter(shared, broadcast=True, hash=False)
     chunks = client.scatter([np.ascontiguousarray(rows[lo:hi]) for lo, hi in bounds], hash=False)
     futures = client.map(task, chunks, [shared_future] * len(bounds), [lo for lo, _ in bounds])
+    if progress is not None:
+        from distributed import as_completed
+
+        try:
+            for done, _ in enumerate(as_completed(futures, loop=client.loop), start=1):
+                progress(done, len(futures))
+        except BaseException as exc:  # the caller's to handle, never a reason to retry
+            client.cancel([*futures, *chunks, shared_future])
+            raise _StoppedError(exc) from None
     return client.gather(futures)  # type: ignore[no-any-return]
+
+
+class _StoppedError(Exception):
+    """Carries an exception raised by a progress callback past the retry logic."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__("stopped by the progress callback")
+        self.error = error
 
 
 def _require_workers(client: Client, timeout: float | None = None) -> int:
@@ -436,29 +614,74 @@ def _check_words(words: np.ndarray, name: str) -> np.ndarray:
     return np.ascontiguousarray(words)
 
 
-def _merge(results: list[TaskResult]) -> CandidatePairs:
-    """Concatenate task results in task order, then sort by ``(i, j)``."""
+def _merge(results: list[TaskResult], ordered: bool = True) -> CandidatePairs:
+    """Concatenate task results in task order, then (``ordered``) sort by ``(i, j)``."""
     if not results:
         return CandidatePairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), 0)
-    i = np.concatenate([r[0] for r in results]).astype(np.int64, copy=False)
-    j = np.concatenate([r[1] for r in results]).astype(np.int64, copy=False)
-    s = np.concatenate([r[2] for r in results]).astype(np.float64, copy=False)
+    i, j, s = (
+        np.asarray(results[0][k] if len(results) == 1 else np.concatenate([r[k] for r in results]))
+        for k in range(3)
+    )
+    i, j = i.astype(np.int64, copy=False), j.astype(np.int64, copy=False)
+    s = s.astype(np.float64, copy=False)
     compared = int(sum(int(r[3]) for r in results))
-    order = np.lexsort((j, i))
-    return CandidatePairs(i[order], j[order], s[order], compared)
+    if ordered:
+        i, j, s = sort_pairs(i, j, s)
+    return CandidatePairs(i, j, s, compared)
+
+
+@njit(nogil=True, cache=True)
+def _runs_sorted(i: np.ndarray) -> bool:
+    for k in range(1, i.shape[0]):
+        if i[k] < i[k - 1]:
+            return False
+    return True
+
+
+@njit(nogil=True, cache=True)
+def _order_within_runs(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The stable order by ``j`` inside each run of equal ``i`` (``i`` non-decreasing)."""
+    n = i.shape[0]
+    order = np.arange(n)
+    start = 0
+    while start < n:
+        stop = start + 1
+        while stop < n and i[stop] == i[start]:
+            stop += 1
+        run = j[start:stop]
+        in_order = True
+        for k in range(1, stop - start):
+            if run[k] < run[k - 1]:
+                in_order = False
+                break
+        if not in_order:
+            order[start:stop] = start + np.argsort(run, kind="mergesort")
+        start = stop
+    return order
 
 
 def sort_pairs(
     i: np.ndarray, j: np.ndarray, scores: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs sorted by ``(i, j)``: the order :func:`candidate_pairs` returns."""
-    order = np.lexsort((j, i))
+    """Pairs sorted by ``(i, j)``: the order :func:`candidate_pairs` returns.
+
+    Stable, like ``np.lexsort((j, i))``.  Pairs from row chunks of A arrive grouped by
+    ``i`` already; then only each row's pairs are sorted (in cache), which is many
+    times faster than sorting all of them again.
+    """
+    i = np.ascontiguousarray(i, dtype=np.int64)
+    j = np.ascontiguousarray(j, dtype=np.int64)
+    if _runs_sorted(i):
+        order = _order_within_runs(i, j)
+    else:
+        order = np.lexsort((j, i))
     return i[order], j[order], scores[order]
 
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "CandidatePairs",
+    "LshCandidates",
     "PreparedSide",
     "SchedulerError",
     "auto_chunk_rows",
@@ -466,6 +689,8 @@ __all__ = [
     "chunk_bounds",
     "connect",
     "cross_task",
+    "lsh_band_task",
+    "lsh_candidate_pairs",
     "map_chunks",
     "prepare",
     "scheduler_client",

@@ -134,12 +134,14 @@ def _all_pairs(
             a_words, a_pop, b_words, b_pop, threshold, skip_lower, start, out_i, out_j, out_s
         )
         compared_total += compared
-        parts_i.append(out_i[:count].copy())
-        parts_j.append(out_j[:count].copy())
-        parts_s.append(out_s[:count].copy())
+        parts_i.append(out_i[:count])
+        parts_j.append(out_j[:count])
+        parts_s.append(out_s[:count])
         if start >= len(a_words):
             break
-    return (
+    if len(parts_i) == 1 and 2 * len(parts_i[0]) >= capacity:  # a well-filled buffer as is
+        return parts_i[0], parts_j[0], parts_s[0], compared_total
+    return (  # one copy of each part (a view would keep its whole buffer alive)
         np.concatenate(parts_i),
         np.concatenate(parts_j),
         np.concatenate(parts_s),
@@ -175,6 +177,39 @@ def dice_pairs_within(
     )
     a, b = order[i], order[j]
     return np.minimum(a, b), np.maximum(a, b), s, compared
+
+
+@njit(nogil=True, cache=True)
+def _bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts per bin, as numpy computes them: a guess from the value, corrected by the edges."""
+    bins = edges.shape[0] - 1
+    counts = np.zeros(bins, np.int64)
+    low, high = edges[0], edges[bins]
+    scale = bins / (high - low)
+    for k in range(values.shape[0]):
+        x = values[k]
+        if not (low <= x <= high):
+            continue
+        b = min(np.int64((x - low) * scale), bins - 1)
+        if x < edges[b]:
+            b -= 1
+        elif b < bins - 1 and x >= edges[b + 1]:
+            b += 1
+        counts[b] += 1
+    return counts
+
+
+def score_histogram(
+    scores: np.ndarray, bins: int, low: float, high: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``np.histogram(scores, bins, range=(low, high))``, in one compiled pass.
+
+    Same edges and counts (bins closed on the left, the last on both sides, values
+    outside the range left out); numpy's version took two seconds on 24.5 million
+    scores.
+    """
+    edges = np.linspace(low, high, bins + 1)
+    return _bin_counts(np.ascontiguousarray(scores, dtype=np.float64), edges), edges
 
 
 def dice_reference(a_words: np.ndarray, b_words: np.ndarray) -> np.ndarray:

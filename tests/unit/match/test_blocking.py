@@ -250,3 +250,31 @@ def test_verify_pairs_scores_block_key_candidates() -> None:
     assert np.all(vs == ref[vi, vj])
     expected = {(x, y) for x, y in zip(i.tolist(), j.tolist(), strict=True) if ref[x, y] >= 0.5}
     assert pair_set(vi, vj) == expected
+
+
+def test_progress_counts_every_step_and_can_stop_the_run() -> None:
+    a, b = planted(9, 3000, 400, 100)
+    plan = plan_lsh(a, b, 0.8, bands=12, rows_per_band=20, seed=1)
+    calls: list[tuple[int, int]] = []
+    whole = lsh_pairs(a, b, 0.8, plan=plan, workers=1, progress=lambda d, t: calls.append((d, t)))
+    steps = calls[0][1]
+    assert steps >= 2 and calls == [(k, steps) for k in range(steps + 1)]
+
+    class StopError(Exception):
+        pass
+
+    def stop(done: int, total: int) -> None:
+        if done == 1:
+            raise StopError
+
+    with pytest.raises(StopError):
+        lsh_pairs(a, b, 0.8, plan=plan, workers=1, progress=stop)
+    assert lsh_pairs(a, b, 0.8, plan=plan, workers=1)[2].tobytes() == whole[2].tobytes()
+
+
+def test_plan_counts_its_sample_comparisons() -> None:
+    a, b = planted(10, 300, 200, 50)
+    plan = plan_lsh(a, b, 0.8, allow_exhaustive=False)
+    assert plan.sample_compared == dice_pairs(a, b, 0.8)[3]  # small: the sample is all of a
+    assert plan.describe()["sample_compared"] == plan.sample_compared
+    assert plan.select(slice(0, 1)).sample_compared == plan.sample_compared

@@ -25,6 +25,7 @@ from htlink.match.scaleout import (
     auto_chunk_rows,
     candidate_pairs,
     chunk_bounds,
+    lsh_candidate_pairs,
     map_chunks,
     scheduler_client,
     sort_pairs,
@@ -426,3 +427,152 @@ def test_crashing_task_is_a_clear_error(
     with pytest.raises(SchedulerError, match="crashed Dask workers") as caught:
         candidate_pairs(a, b, THRESHOLD, scheduler=client)  # type: ignore[arg-type]
     assert "memory" in (caught.value.hint or "")
+
+
+# ------------------------------------------------- unordered results, sorting, progress, LSH
+
+
+class StopRunError(Exception):
+    """What a caller (the hub) raises from a progress callback to cancel a run."""
+
+
+def pair_rows(got: CandidatePairs) -> list[tuple[int, int, float]]:
+    return sorted(zip(got.i.tolist(), got.j.tolist(), got.scores.tolist(), strict=True))
+
+
+@pytest.mark.parametrize("within", [False, True])
+def test_unordered_results_are_the_same_pairs(
+    sources: tuple[np.ndarray, np.ndarray], within: bool
+) -> None:
+    a, b = sources
+    other = None if within else b
+    ordered = candidate_pairs(a, other, THRESHOLD, within=within, chunk_rows=300)
+    unordered = candidate_pairs(a, other, THRESHOLD, within=within, chunk_rows=300, ordered=False)
+    assert unordered.compared == ordered.compared
+    assert pair_rows(unordered) == pair_rows(ordered)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), max_size=80),
+    st.booleans(),
+)
+def test_sort_pairs_equals_the_lexsort(pairs: list[tuple[int, int]], grouped: bool) -> None:
+    """The fast path (rows already grouped by i) and the general one both equal lexsort."""
+    if grouped:
+        pairs = sorted(pairs, key=lambda p: p[0])  # i grouped, j in any order
+    i = np.array([p[0] for p in pairs], dtype=np.int64)
+    j = np.array([p[1] for p in pairs], dtype=np.int64)
+    scores = np.arange(len(pairs), dtype=np.float64)  # tells equal pairs apart: stability
+    order = np.lexsort((j, i))
+    got = sort_pairs(i, j, scores)
+    for x, y in zip(got, (i[order], j[order], scores[order]), strict=True):
+        assert np.array_equal(x, y)
+
+
+def test_progress_is_called_per_chunk_in_process(sources: tuple[np.ndarray, np.ndarray]) -> None:
+    a, b = sources
+    calls: list[tuple[int, int]] = []
+    candidate_pairs(a, b, THRESHOLD, chunk_rows=300, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_progress_can_stop_an_in_process_run(sources: tuple[np.ndarray, np.ndarray]) -> None:
+    a, _ = sources
+    ran: list[int] = []
+
+    def task(chunk: np.ndarray, shared: object, offset: int) -> int:
+        ran.append(offset)
+        return offset
+
+    def stop_after_two(done: int, total: int) -> None:
+        if done == 2:
+            raise StopRunError
+
+    with pytest.raises(StopRunError):
+        map_chunks(task, a, None, chunk_rows=100, progress=stop_after_two)
+    assert ran == [0, 100]
+
+
+def test_lsh_in_process_equals_the_blocking_module(
+    sources: tuple[np.ndarray, np.ndarray],
+) -> None:
+    from htlink.match.blocking import lsh_pairs, lsh_pairs_within, plan_lsh
+
+    a, b = sources
+    plan = plan_lsh(a, b, THRESHOLD, allow_exhaustive=False)
+    got = lsh_candidate_pairs(a, b, THRESHOLD, plan)
+    i, j, s, stats = lsh_pairs(a, b, THRESHOLD, plan=plan)
+    assert_identical(got.pairs, CandidatePairs(i, j, s, stats.candidate_pairs))
+    assert len(i) > 400 and stats.candidate_pairs < len(a) * len(b) // 10
+    within_plan = plan_lsh(a, None, THRESHOLD, allow_exhaustive=False)
+    got = lsh_candidate_pairs(a, None, THRESHOLD, within_plan)
+    i, j, s, stats = lsh_pairs_within(a, THRESHOLD, plan=within_plan)
+    assert_identical(got.pairs, CandidatePairs(i, j, s, stats.candidate_pairs))
+
+
+@pytest.mark.parametrize("within", [False, True])
+def test_cluster_lsh_equals_in_process(
+    sources: tuple[np.ndarray, np.ndarray], client: object, within: bool
+) -> None:
+    """Band selections on the workers, merged: the same pairs and scores as one run here."""
+    from htlink.match.blocking import plan_lsh
+
+    a, b = sources
+    other = None if within else b
+    plan = plan_lsh(a, other, THRESHOLD, allow_exhaustive=False)
+    assert plan.bands >= 2  # so that both workers get a share of the bands
+    here = lsh_candidate_pairs(a, other, THRESHOLD, plan)
+    calls: list[tuple[int, int]] = []
+    there = lsh_candidate_pairs(
+        a,
+        other,
+        THRESHOLD,
+        plan,
+        scheduler=client,
+        progress=lambda d, t: calls.append((d, t)),  # type: ignore[arg-type]
+    )
+    np.testing.assert_array_equal(there.pairs.i, here.pairs.i)
+    np.testing.assert_array_equal(there.pairs.j, here.pairs.j)
+    assert there.pairs.scores.tobytes() == here.pairs.scores.tobytes()
+    assert there.stats["tasks"] == 2
+    # each task counts its own comparisons; a pair colliding in both tasks' bands counts twice
+    assert here.pairs.compared <= there.pairs.compared <= 2 * here.pairs.compared
+    assert calls == [(0, 2), (1, 2), (2, 2)]
+
+
+def test_progress_can_cancel_a_cluster_run(
+    sources: tuple[np.ndarray, np.ndarray], client: object
+) -> None:
+    a, b = sources
+
+    def stop(done: int, total: int) -> None:
+        if done == 1:
+            raise StopRunError
+
+    with pytest.raises(StopRunError):
+        candidate_pairs(a, b, THRESHOLD, chunk_rows=100, scheduler=client, progress=stop)  # type: ignore[arg-type]
+    # the cluster is left clean and usable
+    assert_identical(
+        candidate_pairs(a, b, THRESHOLD, chunk_rows=300, scheduler=client),  # type: ignore[arg-type]
+        expected_cross(a, b, THRESHOLD),
+    )
+
+
+def test_a_cancelled_error_from_progress_is_not_retried(
+    sources: tuple[np.ndarray, np.ndarray], client: object
+) -> None:
+    """Lost workers raise CancelledError and are retried; a caller's own is not."""
+    from concurrent.futures import CancelledError
+
+    a, b = sources
+    calls: list[int] = []
+
+    def cancel(done: int, total: int) -> None:
+        calls.append(done)
+        if done == 1:
+            raise CancelledError
+
+    with pytest.raises(CancelledError):
+        candidate_pairs(a, b, THRESHOLD, chunk_rows=100, scheduler=client, progress=cancel)  # type: ignore[arg-type]
+    assert calls == [0, 1]
