@@ -327,15 +327,20 @@ def _audit_document(
             "audit": {
                 "solver": audit.solver,
                 "linear_programmes": audit.lp_solved,
+                "local_linear_programmes": audit.local_lps,
                 "cells_proven_by_witness_tables": audit.witnessed,
+                "cells_proven_by_hypercubes": audit.certified,
+                "hypercubes": outcome.hypercubes,
                 "groups_of_suppressed_cells": audit.components,
                 "largest_group": audit.largest_component,
                 "seconds": round(audit.seconds, 3),
                 "narrowest_interval": float(audit.width.min()) if len(audit.cells) else None,
                 "passed": audit.passed,
                 "note": "attacker_min/max: what an attacker can derive from the published "
-                "cells, equations and non-negativity. True values of suppressed cells are "
-                "never recorded here.",
+                "cells, equations and non-negativity (the LP bounds, rounded inward for "
+                "counts); for a cell proven by a witness table or a hypercube, the range "
+                "proven, which lies inside that interval. True values of suppressed cells "
+                "are never recorded here.",
             },
             "tables": table_docs,
         }

@@ -13,25 +13,31 @@ a county x year and a county x sex table) is one variable, so it is published
 or suppressed in both, and an attacker's equations from all tables are solved
 together.
 
-**Complementary** (a heuristic, checked by the exact audit):
+**Complementary** (a heuristic, checked by the audit):
 
-1. *Line rule*: an equation (a subtotal and its parts) with exactly one
+1. *Hypercubes* (:mod:`htlink.release.hypercube`): every primary cell (then
+   every newly suppressed one whose own width is not yet proven) gets the
+   cheapest hypercube of suppressed cells through it that proves its
+   protection range; each hypercube is kept as a certificate for the audit.
+2. *Line rule*: an equation (a subtotal and its parts) with exactly one
    suppressed cell gives that cell away, so another cell of that equation is
    suppressed -- first one that also completes another such equation, then
    the cheapest: an interior cell before a margin, a non-zero cell before a
-   zero, then the smallest value.  Repeated until no equation
-   has exactly one suppressed cell.
-2. *Audit*: the attacker's LP for every suppressed cell
-   (:mod:`htlink.release.audit`).  For each cell whose interval is narrower than
-   required, one more cell is suppressed in one of its equations (the cheapest
-   whose value is at least the missing width, if any), and both steps repeat
-   -- re-auditing only the groups of cells that changed -- until every
-   interval is wide enough or ``max_rounds`` is reached (then the release is
-   refused).
+   zero, then the smallest value.  Repeated until no equation has exactly one
+   suppressed cell (after hypercubes this rarely adds anything: a hypercube
+   meets every equation in zero or at least two cells).
+3. *Audit*: the attacker's interval for every suppressed cell
+   (:mod:`htlink.release.audit`: certificates first, LPs for the rest).  Each
+   cell whose interval is narrower than required gets another hypercube (or,
+   failing that, one more suppressed cell in one of its equations), and the
+   audit repeats -- re-auditing only the groups of cells that changed -- until
+   every interval is wide enough or ``max_rounds`` is reached (then the
+   release is refused).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +46,7 @@ from scipy import sparse
 
 from htlink.errors import HtlinkError
 from htlink.release.audit import AuditResult, audit_cells
+from htlink.release.hypercube import hypercube_suppression
 from htlink.release.policy import SuppressionRules
 from htlink.release.tables import Table
 
@@ -234,6 +241,11 @@ class SuppressionOutcome:
     rounds: int
     primary: int
     complementary: int
+    hypercubes: int = 0
+    hypercube_cells: int = 0
+    hypercube_unproven: int = 0
+    line_rule_added: int = 0
+    suppression_seconds: float = 0.0
 
 
 def protect(
@@ -241,6 +253,7 @@ def protect(
     rules: SuppressionRules,
     on_progress: Callable[[str, int, int], None] | None = None,
     exact_intervals: bool | None = None,
+    hypercubes: bool = True,
 ) -> SuppressionOutcome:
     """Primary and complementary suppression until the audit passes; refuse if it cannot.
 
@@ -249,7 +262,15 @@ def protect(
     witness tables skip theirs (:func:`htlink.release.audit.audit_cells`).
     """
     primary_suppression(system, rules)
-    line_rule(system)
+    t0 = time.perf_counter()
+    order = _primary_order(system) if hypercubes else np.zeros(0, dtype=np.int64)
+    cubes = hypercube_suppression(
+        system.tables, system.cell_ids, system.values, system.suppressed, system.required,
+        system.equations, order,
+    )  # fmt: skip
+    certificates = cubes.certificates
+    line_added = line_rule(system)
+    suppress_seconds = time.perf_counter() - t0
     exact = exact_intervals if exact_intervals is not None else int(system.suppressed.sum()) <= 2000
 
     def progress(done: int, total: int) -> None:
@@ -258,14 +279,24 @@ def protect(
 
     audit = audit_cells(
         system.equations, system.values, system.suppressed, system.required, system.integer,
-        on_progress=progress, exact=exact,
+        on_progress=progress, exact=exact, certificates=certificates,
     )  # fmt: skip
     rounds = 0
     while not audit.passed:
         rounds += 1
         if rounds > rules.max_rounds:
             break
-        added = _widen(system, audit)
+        added: list[int] = []
+        if hypercubes:  # another hypercube through each failing cell, then the old rule
+            before = system.suppressed.copy()
+            more = hypercube_suppression(
+                system.tables, system.cell_ids, system.values, system.suppressed,
+                system.required, system.equations, audit.failing,
+            )  # fmt: skip
+            certificates = certificates + more.certificates
+            added = np.flatnonzero(system.suppressed & ~before).tolist()
+        if not added:
+            added = _widen(system, audit)
         if not added:
             break
         line_rule(system)
@@ -273,7 +304,7 @@ def protect(
         partial = audit_cells(
             system.equations, system.values, system.suppressed, system.required,
             system.integer, only=np.asarray(sorted(set(audit.failing.tolist()) | set(added))),
-            exact=exact,
+            exact=exact, certificates=certificates,
         )  # fmt: skip
         audit = _merge(audit, partial, changed)
     if not audit.passed:
@@ -288,7 +319,7 @@ def protect(
     if rounds:  # the last audit was pieced together from partial ones: redo it whole
         final = audit_cells(
             system.equations, system.values, system.suppressed, system.required,
-            system.integer, on_progress=progress, exact=exact,
+            system.integer, on_progress=progress, exact=exact, certificates=certificates,
         )  # fmt: skip
     if not final.passed:  # pragma: no cover - the partial audits agree with a full one
         raise SuppressionError("The final disclosure audit failed. Nothing was released.")
@@ -297,7 +328,18 @@ def protect(
         rounds=rounds,
         primary=int(system.primary.sum()),
         complementary=int((system.suppressed & ~system.primary).sum()),
+        hypercubes=len(certificates),
+        hypercube_cells=int(cubes.processed),
+        hypercube_unproven=int(cubes.unproven),
+        line_rule_added=line_added,
+        suppression_seconds=suppress_seconds,
     )
+
+
+def _primary_order(system: CellSystem) -> np.ndarray:
+    """Primary cells, interior before margins, smallest value first."""
+    cells = np.flatnonzero(system.primary)
+    return cells[np.lexsort((system.values[cells], system.margin[cells]))]
 
 
 def _merge(old: AuditResult, new: AuditResult, suppressed_now: np.ndarray) -> AuditResult:
@@ -327,4 +369,6 @@ def _merge(old: AuditResult, new: AuditResult, suppressed_now: np.ndarray) -> Au
         seconds=old.seconds + new.seconds,
         solver=new.solver,
         witnessed=old.witnessed + new.witnessed,
+        local_lps=old.local_lps + new.local_lps,
+        certified=old.certified + new.certified,
     )

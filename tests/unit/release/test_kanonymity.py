@@ -62,7 +62,7 @@ def brute_force_loss(frame: pd.DataFrame, k: int, max_supp: float, l_div: int | 
     return best
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(frame=frames, k=st.integers(2, 5), l_div=st.sampled_from([None, 2]),
        max_supp=st.sampled_from([0.0, 0.1, 0.3]))  # fmt: skip
 def test_verifier_agrees_and_search_is_optimal(

@@ -41,13 +41,13 @@ def unseal(blob: bytes, key: X25519PrivateKey = KEY) -> bytes:
     return b"".join(iter_plaintext(io.BytesIO(blob), key))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(data=st.binary(max_size=600), chunk=st.integers(1, 64))
 def test_round_trip_any_size_and_chunking(data: bytes, chunk: int) -> None:
     assert unseal(seal(data, chunk)) == data
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=st.binary(min_size=1, max_size=200), pos=st.integers(0, 10_000), bit=st.integers(0, 7))
 def test_any_flipped_bit_is_refused(data: bytes, pos: int, bit: int) -> None:
     blob = bytearray(seal(data, 16))
