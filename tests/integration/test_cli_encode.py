@@ -343,3 +343,50 @@ def test_full_name_column_via_mapping_file(tmp_path: Path, secret_file: Path) ->
     given = next(f for f in report["features"] if f["feature"] == "given_name")
     assert given["invalid_reasons"] == {"name_format_mismatch": 1}
     assert given["present"] == 1
+
+
+def _with_schema(args: list[str], schema: Path) -> list[str]:
+    args = list(args)
+    args[args.index("--schema") + 1] = str(schema)
+    return args
+
+
+def test_encode_with_native_hardening(tmp_path: Path, secret_file: Path, person_csv: Path) -> None:
+    schemas = PERSON_SCHEMA.parent
+    clks: dict[str, list[list[bytes]]] = {}
+    for name in ("person-v1-salted", "person-v1-balanced-blip"):
+        clks[name] = []
+        for run in (1, 2):
+            out = tmp_path / f"{name}-{run}"
+            args = _with_schema(encode_args(secret_file, person_csv, out), schemas / f"{name}.json")
+            result, text = invoke(args)
+            assert result.exit_code == 0, text
+            sub = read_submission(out / "submission")
+            length = 2048 if "balanced" in name else 1024
+            assert sub.manifest["bit_length"] == length
+            assert sub.clks.shape == (5, length // 8)
+            tokens = pd.read_csv(out / "private" / "row-tokens.csv", dtype=str)
+            by_id = dict(zip(tokens["row_token"], tokens["record_id"], strict=True))
+            order = sorted(range(5), key=lambda i: by_id[sub.row_tokens[i]])
+            clks[name].append([bytes(sub.clks[i]) for i in order])
+        if "blip" in name:
+            assert "not reproducible" in text
+    assert clks["person-v1-salted"][0] == clks["person-v1-salted"][1]  # deterministic
+    assert clks["person-v1-balanced-blip"][0] != clks["person-v1-balanced-blip"][1]  # BLIP
+
+
+def test_encode_warns_loudly_about_a_single_feature_schema(
+    tmp_path: Path, secret_file: Path, person_csv: Path
+) -> None:
+    raw = json.loads(PERSON_SCHEMA.read_text())
+    raw["features"] = [
+        f if f["identifier"] == "surname" else {"identifier": f["identifier"], "ignored": True}
+        for f in raw["features"]
+    ]
+    raw["x-htlink"]["features"] = {"surname": raw["x-htlink"]["features"]["surname"]}
+    schema = tmp_path / "surname-only.json"
+    schema.write_text(json.dumps(raw))
+    args = _with_schema(encode_args(secret_file, person_csv, tmp_path / "o"), schema)
+    _result, text = invoke(args)
+    assert "SECURITY WARNING" in text
+    assert 'only one feature ("surname") is hashed' in text

@@ -51,3 +51,48 @@ def test_schema_check_and_describe(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     result = runner.invoke(app, ["schema", "check", str(tmp_path / "bad.json")])
     assert result.exit_code == 2 and "version" in result.output and "Traceback" not in result.output
+
+
+SCHEMAS = PERSON_SCHEMA.parent
+
+
+def test_shipped_hardened_example_schemas_check(tmp_path: Path) -> None:
+    for name, expected in (
+        ("person-v1-salted.json", "salted by the year of dob"),
+        ("person-v1-balanced-blip.json", "BLIP f=0.02"),
+    ):
+        result = runner.invoke(app, ["schema", "check", str(SCHEMAS / name)])
+        assert result.exit_code == 0, result.output
+        assert expected in result.output
+        assert "SECURITY WARNING" not in result.output
+    plain = runner.invoke(app, ["schema", "check", str(PERSON_SCHEMA)])
+    assert "hardening: none" in plain.output
+
+
+def _only(features: list[str], tmp_path: Path) -> Path:
+    raw = json.loads(PERSON_SCHEMA.read_text())
+    raw["features"] = [
+        f if f["identifier"] in features else {"identifier": f["identifier"], "ignored": True}
+        for f in raw["features"]
+    ]
+    raw["x-htlink"]["features"] = {
+        k: v for k, v in raw["x-htlink"]["features"].items() if k in features
+    }
+    path = tmp_path / "weak.json"
+    path.write_text(json.dumps(raw))
+    return path
+
+
+def test_schema_check_warns_loudly_about_a_single_feature(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["schema", "check", str(_only(["surname"], tmp_path))])
+    assert result.exit_code == 0
+    assert "SECURITY WARNING" in result.output
+    assert 'only one feature ("surname") is hashed' in result.output
+
+
+def test_schema_check_warns_about_only_low_entropy_features(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["schema", "check", str(_only(["sex", "zip"], tmp_path))])
+    assert "SECURITY WARNING" in result.output
+    assert "few distinct values" in result.output
+    fine = runner.invoke(app, ["schema", "check", str(_only(["surname", "dob"], tmp_path))])
+    assert "SECURITY WARNING" not in fine.output

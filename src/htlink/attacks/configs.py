@@ -7,8 +7,15 @@ A configuration is written as a *spec*: a base schema followed by ``+step``s::
                                             hardening done by the encoder needs no step)
     person-v1+balanced+blip:0.02            steps applied in order
 
-Steps (all marked *post-hoc* or *simulated* in every table, because htlink's
-encoder does not do them yet -- issue 7's encoder options will replace them):
+**Native hardening.** The encoder's own options (``x-htlink.hardening`` in the
+schema: salt, balanced, blip; see :mod:`htlink.encode.hardening`) need no step:
+pass the schema file (``configs/schemas/person-v1-salted.json``) or a
+``native:`` built-in name.  Such configurations are named ``native:<file stem>``
+and are not post-hoc; their single-field encodings are the encoder's own
+field-level encodings (salted, balanced and flipped like the CLK).
+
+Steps (all marked *post-hoc* or *simulated* in every table, because they are
+applied outside the encoder; they remain for comparison with the native options):
 
 * ``blip:P`` -- BLIP, randomized response (Schnell & Borgs 2016): every bit of
   every encoding is flipped independently with probability ``P``, with fresh
@@ -57,6 +64,9 @@ BUILTIN_CONFIGS: dict[str, str] = {
     "posthoc:balanced+blip-0.02": "person-v1+balanced+blip:0.02",
     "sim:salt-dob-year": "person-v1+salt:dob-year",
     "sim:salt-dob-year+balanced": "person-v1+salt:dob-year+balanced",
+    # the encoder's own hardening options (x-htlink.hardening), not simulated
+    "native:person-v1-salted": "configs/schemas/person-v1-salted.json",
+    "native:person-v1-balanced-blip": "configs/schemas/person-v1-balanced-blip.json",
 }
 
 
@@ -134,12 +144,14 @@ def parse_config(spec: str, repo_root: Path | None = None) -> LinkageConfig:
     name = spec
     spec = BUILTIN_CONFIGS.get(spec, spec)
     base, *steps = spec.split("+")
+    roots = [repo_root] if repo_root else [Path.cwd(), Path(__file__).resolve().parents[3]]
     if base == "person-v1":
-        roots = [repo_root] if repo_root else [Path.cwd(), Path(__file__).resolve().parents[3]]
         path = next((r / DEFAULT_SCHEMA for r in roots if (r / DEFAULT_SCHEMA).is_file()),
                     roots[0] / DEFAULT_SCHEMA)
     else:
         path = Path(base)
+        if not path.is_absolute() and not path.is_file():
+            path = next((r / base for r in roots if (r / base).is_file()), path)
     if not path.is_file():
         raise ConfigError(
             f"No schema file for configuration {name!r} ({path}).",
@@ -147,9 +159,16 @@ def parse_config(spec: str, repo_root: Path | None = None) -> LinkageConfig:
         )
     schema = load_schema_file(path)
     parsed = tuple(_parse_step(s) for s in steps)
+    if name == spec and base != "person-v1" and schema.hardening.enabled:
+        # a schema file given directly: name it by its file, marked as native hardening
+        name = f"native:{path.stem}" + "".join(f"+{s}" for s in steps)
     salt = [s for s in parsed if s.kind == "salt"]
     if len(salt) > 1 or (salt and parsed[0].kind != "salt"):
         raise ConfigError("salt: may be given once, as the first step.")
+    if salt and schema.hardening.salt is not None:
+        raise ConfigError(
+            "The schema salts records itself (x-htlink.hardening.salt); drop the salt: step."
+        )
     for s in salt:
         try:
             schema.feature(s.feature)
@@ -222,9 +241,19 @@ class ConfigEncoder:
         return enc
 
     def _raw(self, columns: Mapping[str, Sequence[str | None]], feature: str) -> np.ndarray:
-        """Packed unhardened encodings (CLK if ``feature`` is empty), salted if configured."""
+        """Packed encodings before post-hoc steps (CLK if ``feature`` is empty), sim-salted
+        if configured.  With native hardening in the schema, a single field is the
+        encoder's own field-level encoding (same salt, balancing and BLIP as the CLK)."""
         salt = self.config.salt
         n = len(next(iter(columns.values())))
+        if feature and self.config.schema.hardening.enabled:
+            enc = self._encoders.get(("native-fields", ""))
+            if enc is None:
+                enc = ClkEncoder(self.config.schema, self.secret, field_level=True)
+                self._encoders[("native-fields", "")] = enc
+            fields = enc.encode(columns).fields
+            assert fields is not None
+            return fields[feature]
         if salt is None:
             return self._encoder("", feature).encode(columns).clks
         years = pd.Series(
@@ -243,7 +272,7 @@ class ConfigEncoder:
         return out
 
     def _harden(self, packed: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-        length = self.config.schema.clk.l
+        length = self.config.schema.encoding_length
         bits = unpack(packed, length)
         for step in self.config.bit_steps:
             if step.kind == "blip":

@@ -114,6 +114,7 @@ def encode(
 
 @handle_errors
 def _encode(**opts: object) -> None:
+    from htlink.cli.schema_cmd import print_security_warnings
     from htlink.encode.mapping import ColumnMapping, load_mapping_file, parse_map_options
     from htlink.encode.pipeline import EncodeRequest, encode_file
     from htlink.encode.reader import InputSpec
@@ -129,6 +130,12 @@ def _encode(**opts: object) -> None:
     schema = load_schema_file(opts["schema"])  # type: ignore[arg-type]
     for warning in schema.warnings:
         err.print(f"[yellow]schema warning:[/] {warning}")
+    print_security_warnings(schema)
+    if schema.hardening.blip_f:
+        err.print(
+            "[yellow]BLIP is on[/]: encodings are randomized and not reproducible; "
+            "encoding the same file twice gives different bits."
+        )
     file_mapping = load_mapping_file(opts["map_file"]) if opts["map_file"] else ColumnMapping()  # type: ignore[arg-type]
     cli_mapping = ColumnMapping(
         columns=parse_map_options(opts["maps"]),  # type: ignore[arg-type]

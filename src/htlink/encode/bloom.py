@@ -16,6 +16,7 @@ plain one-record-at-a-time version the tests compare this with.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +24,15 @@ import numpy as np
 import pandas as pd
 
 from htlink.crypto.kdf import derive_feature_keys
+from htlink.encode.hardening import (
+    RandBytes,
+    balance,
+    balance_permutation,
+    blip,
+    check_secret,
+    salt_value,
+    salted_keys,
+)
 from htlink.encode.hashing import TokenHasher
 from htlink.encode.tokens import key_to_token, ngram_keys, ngram_keys_supported, tokenize
 from htlink.encode.values import INVALID, missing_text, prepare_value
@@ -214,21 +224,67 @@ class FeatureEncoder:
 
 
 class ClkEncoder:
-    """Encodes records into CLKs for one schema and one secret."""
+    """Encodes records into CLKs for one schema and one secret.
 
-    def __init__(self, schema: LinkageSchema, secret: bytes, field_level: bool = False) -> None:
+    The schema's hardening (``x-htlink.hardening``) is applied when configured:
+    per-record salted keys, then XOR folding, balancing and BLIP (see
+    :mod:`htlink.encode.hardening`).  ``randbytes`` is BLIP's randomness (the
+    operating system's CSPRNG); tests pass a fixed stream to compare with the
+    reference encoder.
+    """
+
+    #: distinct salt values whose per-feature encoders (and token caches) are kept
+    SALT_CACHE = 256
+
+    def __init__(
+        self,
+        schema: LinkageSchema,
+        secret: bytes,
+        field_level: bool = False,
+        randbytes: RandBytes = os.urandom,
+    ) -> None:
+        check_secret(secret)
         self.schema = schema
         self.field_level = field_level
-        keys = derive_feature_keys(secret, schema)
+        self.hardening = schema.hardening
+        self.randbytes = randbytes
+        self._keys = derive_feature_keys(secret, schema)
         self.hash_length = schema.clk.hash_length
         self.encoders = {
-            f.identifier: FeatureEncoder(f, keys[f.index], self.hash_length)
+            f.identifier: FeatureEncoder(f, self._keys[f.index], self.hash_length)
             for f in schema.hashed_features
         }
+        salt = self.hardening.salt
+        self._salt_feature = schema.feature(salt.feature) if salt is not None else None
+        self._salted: dict[str, dict[str, FeatureEncoder]] = {}
+        self._perm = balance_permutation(secret, schema.clk.l) if self.hardening.balanced else None
 
     @property
     def clk_bytes(self) -> int:
-        return (self.schema.clk.l + 7) // 8
+        return (self.schema.encoding_length + 7) // 8
+
+    def _encoders_for(self, salt: str) -> dict[str, FeatureEncoder]:
+        encoders = self._salted.get(salt)
+        if encoders is None:
+            if len(self._salted) >= self.SALT_CACHE:
+                self._salted.clear()
+            encoders = self._salted[salt] = {
+                f.identifier: FeatureEncoder(
+                    f, salted_keys(self._keys[f.index], salt), self.hash_length
+                )
+                for f in self.schema.hashed_features
+            }
+        return encoders
+
+    def _finish(self, packed: np.ndarray) -> np.ndarray:
+        """Fold, balance and BLIP unfolded packed rows, in that order."""
+        clk = self.schema.clk
+        out = xor_fold(packed, self.hash_length, clk.xor_folds)
+        if self._perm is not None:
+            out = balance(out, clk.l, self._perm)
+        if self.hardening.blip_f:
+            out = blip(out, self.schema.encoding_length, self.hardening.blip_f, self.randbytes)
+        return np.ascontiguousarray(out)
 
     def encode(self, columns: Mapping[str, Sequence[str | None] | pd.Series]) -> EncodedChunk:
         """CLKs for a chunk of records given one column per hashed feature.
@@ -239,7 +295,8 @@ class ClkEncoder:
 
         With ``field_level`` the chunk also carries one Bloom filter per feature: the
         bits that feature contributes to the CLK (same keys and positions, folded
-        like the CLK), except that a missing or invalid value (or the schema's
+        like the CLK, and balanced and BLIP-flipped like it when the schema says
+        so), except that a missing or invalid value (or the schema's
         ``missingValue`` sentinel) is an all-zero filter even where the schema hashes
         a replacement into the CLK, so that a probabilistic matcher can tell
         "missing" from "disagrees".
@@ -248,33 +305,80 @@ class ClkEncoder:
         if len(lengths) != 1:
             raise ValueError("all feature columns must have the same length")
         (n,) = lengths
-        acc = np.zeros((n, (self.hash_length + 7) // 8), dtype=np.uint8)
-        counts: dict[str, FeatureCounts] = {}
-        fields: dict[str, np.ndarray] | None = {} if self.field_level else None
-        for name, encoder in self.encoders.items():
-            column = columns[name]
-            values = (
-                pd.Series(column, dtype=object) if not isinstance(column, pd.Series) else column
+        width = (self.hash_length + 7) // 8
+        acc = np.zeros((n, width), dtype=np.uint8)
+        counts = {name: FeatureCounts() for name in self.encoders}
+        own: dict[str, np.ndarray] | None = None
+        absent: dict[str, np.ndarray] = {}
+        if self.field_level:
+            own = {name: np.zeros((n, width), dtype=np.uint8) for name in self.encoders}
+            absent = {name: np.zeros(n, dtype=bool) for name in self.encoders}
+        series = {
+            name: (
+                pd.Series(columns[name], dtype=object)
+                if not isinstance(columns[name], pd.Series)
+                else columns[name].reset_index(drop=True)
             )
+            for name in self.encoders
+        }
+        if self._salt_feature is None:
+            self._encode_group(series, self.encoders, None, acc, counts, own, absent)
+        else:
+            salt = self.hardening.salt
+            assert salt is not None
+            column = series[self._salt_feature.identifier].astype(object)
+            codes, uniques = pd.factorize(column, use_na_sentinel=True)
+            per_unique = [salt_value(self._salt_feature, salt, v) for v in uniques]
+            salts = np.asarray([*per_unique, ""], dtype=object)[
+                np.where(codes < 0, len(uniques), codes)
+            ]
+            group_codes, groups = pd.factorize(pd.Series(salts, dtype=object))
+            for g, value in enumerate(groups):
+                rows = np.flatnonzero(group_codes == g)
+                sub = {name: s.iloc[rows].reset_index(drop=True) for name, s in series.items()}
+                self._encode_group(
+                    sub, self._encoders_for(str(value)), rows, acc, counts, own, absent
+                )
+        clks = self._finish(acc)
+        fields: dict[str, np.ndarray] | None = None
+        if own is not None:
+            fields = {}
+            for name, rows_bits in own.items():
+                folded = self._finish(rows_bits)
+                folded[absent[name]] = 0
+                fields[name] = folded
+        return EncodedChunk(clks=clks, popcounts=popcounts(clks), features=counts, fields=fields)
+
+    def _encode_group(
+        self,
+        series: Mapping[str, pd.Series],
+        encoders: Mapping[str, FeatureEncoder],
+        rows: np.ndarray | None,
+        acc: np.ndarray,
+        counts: dict[str, FeatureCounts],
+        own: dict[str, np.ndarray] | None,
+        absent_out: dict[str, np.ndarray],
+    ) -> None:
+        """OR the unfolded bits of the records ``rows`` (all if None) into ``acc``."""
+        where = slice(None) if rows is None else rows
+        for name, encoder in encoders.items():
+            values = series[name]
             codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
             table, status = encoder.table(list(uniques))
             codes = np.where(codes < 0, len(uniques), codes)
-            acc |= table[codes]
+            mine = table[codes]
+            acc[where] |= mine
             row_bits = popcounts(table)
             per_record = status[codes]
-            if fields is not None:
+            if own is not None:
                 # missing, invalid, or the schema's missing-value sentinel: an empty filter
                 absent = status != OK
                 mv = encoder.hashing.missing_value
                 if mv is not None:
                     absent[: len(uniques)] |= np.asarray(uniques, dtype=object) == mv.sentinel
-                own = table[codes]
-                own[absent[codes]] = 0
-                fields[name] = xor_fold(own, self.hash_length, self.schema.clk.xor_folds)
-            counts[name] = FeatureCounts(
-                missing=int((per_record == MISSING).sum()),
-                invalid=int((per_record == INVALID_VALUE).sum()),
-                bits_set=int(row_bits[codes].sum()),
-            )
-        clks = xor_fold(acc, self.hash_length, self.schema.clk.xor_folds)
-        return EncodedChunk(clks=clks, popcounts=popcounts(clks), features=counts, fields=fields)
+                own[name][where] = mine
+                absent_out[name][where] = absent[codes]
+            stats = counts[name]
+            stats.missing += int((per_record == MISSING).sum())
+            stats.invalid += int((per_record == INVALID_VALUE).sum())
+            stats.bits_set += int(row_bits[codes].sum())

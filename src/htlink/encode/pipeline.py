@@ -304,7 +304,7 @@ def _run(
             f.identifier: (spec.column if (spec := mapping.columns.get(f.identifier)) else None)
             for f in schema.hashed_features
         },
-        schema.clk.l,
+        schema.encoding_length,
     )
     tokens_path = private_dir / "row-tokens.csv"
     fd = os.open(tokens_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -312,7 +312,7 @@ def _run(
     # bucket is shuffled in memory and written out. Buckets in a fixed order, each in
     # uniformly random order, give a uniformly random permutation, and memory holds
     # one bucket at a time whatever the number of records.
-    clk_bytes = (schema.clk.l + 7) // 8
+    clk_bytes = (schema.encoding_length + 7) // 8
     field_names = [f.identifier for f in schema.hashed_features] if request.field_level else []
     # a spooled row: raw token | CLK | one field-level encoding per feature (if any)
     spool = ShuffleSpool(staging / "spool", TOKEN_BYTES + clk_bytes * (1 + len(field_names)))
@@ -411,9 +411,9 @@ def _run(
         agency=request.agency,
         schema_fingerprint=schema.fingerprint,
         record_count=records_done,
-        bit_length=schema.clk.l,
+        bit_length=schema.encoding_length,
         content_hash=file_sha256(enc_path),
-        field_encodings={name: schema.clk.l for name in field_names} or None,
+        field_encodings={name: schema.encoding_length for name in field_names} or None,
     )
     if signing_key is not None:
         manifest = sign_manifest(manifest, signing_key)

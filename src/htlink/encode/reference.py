@@ -9,20 +9,45 @@ check that the fast encoder computes the same thing.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from htlink.crypto.kdf import derive_feature_keys
+from htlink.encode.hardening import (
+    RandBytes,
+    balance_permutation,
+    blip_threshold,
+    check_secret,
+    salt_value,
+    salted_keys,
+)
 from htlink.encode.hashing import blake_positions, double_hash_positions
 from htlink.encode.tokens import tokenize
 from htlink.encode.values import INVALID, missing_text, prepare_value
 from htlink.schema.model import LinkageSchema, StringFormat
 
 
-def reference_clk(schema: LinkageSchema, secret: bytes, record: Sequence[str | None]) -> bytes:
-    """The CLK of one record given one value per schema feature (ignored ones included)."""
+def reference_clk(
+    schema: LinkageSchema,
+    secret: bytes,
+    record: Sequence[str | None],
+    randbytes: RandBytes = os.urandom,
+) -> bytes:
+    """The CLK of one record given one value per schema feature (ignored ones included).
+
+    Hardening from the schema is applied as specified in
+    :mod:`htlink.encode.hardening`: salted keys, then folding, balancing and
+    BLIP (4 bytes of ``randbytes`` per bit, in bit order).
+    """
+    check_secret(secret)
     if len(record) != len(schema.features):
         raise ValueError("one value per schema feature is required")
     keys = derive_feature_keys(secret, schema)
+    hardening = schema.hardening
+    if hardening.salt is not None:
+        salt_feature = schema.feature(hardening.salt.feature)
+        salt = salt_value(salt_feature, hardening.salt, record[salt_feature.index])
+        keys = [salted_keys(pair, salt) for pair in keys]
     hash_length = schema.clk.hash_length
     bits = [False] * hash_length
     for feature, value in zip(schema.features, record, strict=True):
@@ -55,6 +80,13 @@ def reference_clk(schema: LinkageSchema, secret: bytes, record: Sequence[str | N
         half = length // 2
         bits = [a ^ b for a, b in zip(bits[:half], bits[half:length], strict=True)]
         length = half
+    if hardening.balanced:
+        both = bits + [not b for b in bits]
+        bits = [both[int(p)] for p in balance_permutation(secret, length)]
+        length = 2 * length
+    if hardening.blip_f:
+        threshold = blip_threshold(hardening.blip_f)
+        bits = [b ^ (int.from_bytes(randbytes(4), "little") < threshold) for b in bits]
     out = bytearray((length + 7) // 8)
     for i, bit in enumerate(bits):
         if bit:

@@ -28,11 +28,13 @@ from htlink.schema.model import (
     EnumFormat,
     Feature,
     FeatureFormat,
+    Hardening,
     Hashing,
     IntegerFormat,
     KdfConfig,
     LinkageSchema,
     MissingValue,
+    SaltConfig,
     Strategy,
     StringFormat,
 )
@@ -133,8 +135,12 @@ def parse_schema(raw: Any, source: str | None = None) -> LinkageSchema:
 
     if clk is not None and features:
         _check_cross_constraints(clk, features, problems)
+    hardening = Hardening()
     if EXTENSION_KEY in raw and features:
         features = _parse_extension(raw[EXTENSION_KEY], features, problems)
+        ext = raw[EXTENSION_KEY]
+        if isinstance(ext, dict) and "hardening" in ext:
+            hardening = _parse_hardening(ext["hardening"], features, problems)
 
     if problems.errors:
         raise SchemaError(problems.errors, source)
@@ -146,7 +152,131 @@ def parse_schema(raw: Any, source: str | None = None) -> LinkageSchema:
         raw=raw,
         fingerprint=schema_fingerprint(raw),
         warnings=tuple(problems.warnings),
+        hardening=hardening,
+        security_warnings=tuple(low_entropy_warnings(features)),
     )
+
+
+#: normalization kinds whose values have few distinct values (a sex, a ZIP code)
+_LOW_ENTROPY_KINDS = {"sex", "us_zip"}
+
+
+def _low_entropy(feature: Feature) -> bool:
+    fmt = feature.format
+    if isinstance(fmt, EnumFormat):
+        return True
+    if (
+        isinstance(fmt, IntegerFormat)
+        and fmt.minimum is not None
+        and fmt.maximum is not None
+        and fmt.maximum - fmt.minimum < 1000
+    ):
+        return True
+    rule = feature.normalize
+    return rule is not None and getattr(rule, "kind", None) in _LOW_ENTROPY_KINDS
+
+
+def low_entropy_warnings(features: list[Feature] | tuple[Feature, ...]) -> list[str]:
+    """Loud warnings for schemas whose encodings are each one attackable value.
+
+    A schema that hashes a single feature alone (only a surname, only a birth
+    year) makes every encoding a single-field Bloom filter: frequency alignment
+    and dictionary-style attacks re-identify common values directly (see
+    docs/attacks.md: 13.7% of surnames re-identified by frequency alone).  So
+    does a schema made only of low-entropy features (sex, ZIP code, enums,
+    small integer ranges), whose combinations repeat across many people.
+    """
+    hashed = [f for f in features if not f.ignored]
+    if len(hashed) == 1:
+        return [
+            f'only one feature ("{hashed[0].identifier}") is hashed: every encoding is a '
+            "single-field Bloom filter, which frequency and pattern-mining attacks re-identify "
+            "directly (common values first). Encode it together with other features, or "
+            "see docs/threat-model.md (Hardening options)."
+        ]
+    if hashed and all(_low_entropy(f) for f in hashed):
+        names = ", ".join(f.identifier for f in hashed)
+        return [
+            f"every hashed feature ({names}) has few distinct values: equal encodings are "
+            "shared by many people and frequency attacks align them with population counts. "
+            "Add a high-entropy feature (a name, a full date of birth)."
+        ]
+    return []
+
+
+def _parse_hardening(spec: Any, features: list[Feature], problems: _Problems) -> Hardening:
+    """``x-htlink.hardening``: salt, balanced, blip (all optional, all off by default)."""
+    where = f"{EXTENSION_KEY}.hardening"
+    if not isinstance(spec, dict):
+        problems.add(where, f"must be an object, not {_kind(spec)}")
+        return Hardening()
+    if not _check_allowed(spec, {"salt", "balanced", "blip", "description"}, where, problems):
+        return Hardening()
+    salt: SaltConfig | None = None
+    if "salt" in spec:
+        salt = _parse_salt(spec["salt"], f"{where}.salt", features, problems)
+    balanced = spec.get("balanced", False)
+    if not isinstance(balanced, bool):
+        problems.add(f"{where}.balanced", f"must be true or false, not {_kind(balanced)}")
+        balanced = False
+    blip_f = 0.0
+    if "blip" in spec:
+        blip = spec["blip"]
+        bwhere = f"{where}.blip"
+        if not isinstance(blip, dict):
+            problems.add(bwhere, f'must be an object such as {{"f": 0.02}}, not {_kind(blip)}')
+        elif _check_allowed(blip, {"f", "description"}, bwhere, problems):
+            f = blip.get("f")
+            if not _is_number(f) or not 0 < f < 0.5:
+                problems.add(
+                    f"{bwhere}.f",
+                    "must be a flip probability strictly between 0 and 0.5 "
+                    f"(leave blip out to turn it off); got {json.dumps(f)}",
+                )
+            else:
+                blip_f = float(f)
+                if blip_f > 0.1:
+                    problems.warn(
+                        f"{bwhere}.f",
+                        f"flipping {blip_f:.0%} of the bits destroys most linkage quality "
+                        "(the small attack bench loses almost every link at 0.05)",
+                    )
+    return Hardening(salt=salt, balanced=balanced, blip_f=blip_f)
+
+
+def _parse_salt(
+    spec: Any, where: str, features: list[Feature], problems: _Problems
+) -> SaltConfig | None:
+    if not isinstance(spec, dict):
+        example = '{"feature": "dob", "part": "year"}'
+        problems.add(where, f"must be an object such as {example}, not {_kind(spec)}")
+        return None
+    if not _check_allowed(spec, {"feature", "part", "description"}, where, problems):
+        return None
+    ident = spec.get("feature")
+    by_id = {f.identifier: f for f in features}
+    if not isinstance(ident, str) or ident not in by_id:
+        problems.add(
+            f"{where}.feature",
+            "must name a hashed feature of this schema"
+            + (f" (no feature is called {json.dumps(ident)})" if isinstance(ident, str) else ""),
+        )
+        return None
+    feature = by_id[ident]
+    if feature.ignored:
+        problems.add(
+            f"{where}.feature",
+            f'"{ident}" is ignored: the salt must come from a hashed (and normalized) feature',
+        )
+        return None
+    part = spec.get("part", "value")
+    if part not in ("year", "value"):
+        problems.add(f"{where}.part", f'must be "year" or "value"; got {json.dumps(part)}')
+        return None
+    if part == "year" and not isinstance(feature.format, DateFormat):
+        problems.add(f"{where}.part", f'"year" needs a date feature; "{ident}" is not a date')
+        return None
+    return SaltConfig(feature=ident, part=part)
 
 
 def _b64(value: Any, where: str, problems: _Problems) -> bytes | None:
@@ -604,7 +734,7 @@ def _parse_extension(ext: Any, features: list[Feature], problems: _Problems) -> 
     if not isinstance(ext, dict):
         problems.add(where, f"must be an object, not {_kind(ext)}")
         return features
-    _check_allowed(ext, {"version", "description", "features"}, where, problems)
+    _check_allowed(ext, {"version", "description", "features", "hardening"}, where, problems)
     if ext.get("version", 1) != 1:
         problems.add(
             f"{where}.version", f"htlink reads extension version 1, got {ext.get('version')}"

@@ -150,6 +150,47 @@ class Feature:
     normalize: Any = None  # htlink.normalize.NormalizationRule, from the x-htlink extension
 
 
+SaltPart = Literal["year", "value"]
+
+
+@dataclass(frozen=True)
+class SaltConfig:
+    """Per-record salting: a stable feature's value (or its year) keys every feature's hashing."""
+
+    feature: str
+    part: SaltPart = "value"
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """Opt-in hardening of the encodings (``x-htlink.hardening``); all off by default.
+
+    Applied in this order: the salt keys the hashing; the filter is XOR-folded
+    (``clkConfig.xor_folds``); ``balanced`` appends the complement and permutes
+    with a secret-derived permutation (doubling the length); BLIP flips every
+    bit with probability ``blip_f``, from the operating system's CSPRNG.
+    """
+
+    salt: SaltConfig | None = None
+    balanced: bool = False
+    blip_f: float = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.salt is not None or self.balanced or self.blip_f > 0
+
+    def describe(self) -> str:
+        parts = []
+        if self.salt is not None:
+            what = "year of" if self.salt.part == "year" else "value of"
+            parts.append(f"salted by the {what} {self.salt.feature}")
+        if self.balanced:
+            parts.append("balanced (complement appended, keyed permutation)")
+        if self.blip_f:
+            parts.append(f"BLIP f={self.blip_f:g} (not reproducible)")
+        return "; ".join(parts) if parts else "none"
+
+
 @dataclass(frozen=True)
 class LinkageSchema:
     """A validated linkage schema plus the raw JSON it came from (for fingerprinting)."""
@@ -160,6 +201,15 @@ class LinkageSchema:
     raw: dict[str, Any] = field(repr=False, compare=False)
     fingerprint: str = ""
     warnings: tuple[str, ...] = ()
+    #: hardening from ``x-htlink.hardening`` (none for a pure clkhash schema)
+    hardening: Hardening = field(default_factory=Hardening)
+    #: loud warnings about schemas that are easy to attack (e.g. one low-entropy feature)
+    security_warnings: tuple[str, ...] = ()
+
+    @property
+    def encoding_length(self) -> int:
+        """Bits per encoding as written: ``l``, doubled by ``balanced``."""
+        return self.clk.l * (2 if self.hardening.balanced else 1)
 
     @property
     def hashed_features(self) -> tuple[Feature, ...]:

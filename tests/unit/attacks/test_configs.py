@@ -31,7 +31,7 @@ def _encode(spec: str, fields: tuple[str, ...] = ()):  # type: ignore[no-untyped
 def test_every_builtin_parses() -> None:
     for name in BUILTIN_CONFIGS:
         config = parse_config(name, ROOT)
-        assert config.posthoc == (name != "person-v1")
+        assert config.posthoc == (name != "person-v1" and not name.startswith("native:"))
 
 
 def test_plain_config_is_the_library_encoder() -> None:
@@ -78,3 +78,30 @@ def test_salting_separates_birth_years() -> None:
 def test_bad_specs_are_refused(spec: str) -> None:
     with pytest.raises(ConfigError):
         parse_config(spec, ROOT)
+
+
+def test_native_schemas_are_not_posthoc_and_use_the_encoder() -> None:
+    config, enc = _encode("configs/schemas/person-v1-salted.json", fields=("surname",))
+    assert config.name == "native:person-v1-salted" and not config.posthoc
+    assert config.schema.hardening.salt is not None
+    direct = ClkEncoder(config.schema, SECRET).encode(COLUMNS).clks
+    assert np.array_equal(enc.clks, direct)
+    # the single field is the encoder's salted field-level encoding: in the CLK, salted
+    clk, field = enc.bits().astype(bool), enc.field_bits("surname").astype(bool)
+    assert not (field & ~clk).any()
+    _, plain = _encode("person-v1", fields=("surname",))
+    assert not np.array_equal(field[0], plain.field_bits("surname")[0].astype(bool))
+    assert field[3].sum() == 0
+
+
+def test_native_balanced_blip_config() -> None:
+    config, enc = _encode("native:person-v1-balanced-blip", fields=("surname",))
+    assert not config.posthoc and enc.length == 2048
+    ones = enc.bits().astype(np.int64).sum(axis=1)
+    assert (abs(ones - 1024) < 120).all()  # balanced, then about 2% of bits flipped
+    assert enc.field_bits("surname")[3].sum() == 0  # a missing value stays empty
+
+
+def test_sim_salt_on_a_salted_schema_is_refused() -> None:
+    with pytest.raises(ConfigError):
+        parse_config("configs/schemas/person-v1-salted.json+salt:dob-year", ROOT)
