@@ -196,3 +196,29 @@ def test_every_response_carries_the_security_headers(live_hub: LiveHub) -> None:
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_project_with_balanced_encodings_takes_their_doubled_length(
+    live_hub: LiveHub, tmp_path: Path
+) -> None:
+    from htlink.schema import load_schema_file
+    from tests.hub.hubtools import ROOT
+
+    schema = load_schema_file(ROOT / "configs" / "schemas" / "person-v1-balanced-blip.json")
+    agencies = {n: make_agency(n) for n in ("a", "b")}
+    created = live_hub.client().create_project(
+        {
+            "name": "balanced",
+            "linkage_schema": schema.raw,
+            "agencies": [{"name": n, "public_key_pem": a.public_pem} for n, a in agencies.items()],
+        }
+    )
+    assert created["bit_length"] == schema.encoding_length == 2 * schema.clk.l
+    folder = write_submission(
+        tmp_path / "a",
+        agencies["a"],
+        population(50, bits=schema.encoding_length, seed=2),
+        fingerprint=schema.fingerprint,
+    )
+    accepted = live_hub.client(created["tokens"]["a"]["upload"]).upload("balanced", folder)
+    assert accepted["record_count"] == 50

@@ -127,7 +127,7 @@ def create_project(
             name=body.name,
             schema_json=json.dumps(body.linkage_schema, sort_keys=True),
             schema_fingerprint=schema.fingerprint,
-            bit_length=schema.clk.l,
+            bit_length=schema.encoding_length,
             settings_json=json.dumps(settings),
             created_at=timeutil.now(),
         )
@@ -171,7 +171,7 @@ def create_project(
     return ProjectCreated(
         project=body.name,
         schema_fingerprint=schema.fingerprint,
-        bit_length=schema.clk.l,
+        bit_length=schema.encoding_length,
         tokens=tokens,
     )
 
