@@ -128,7 +128,7 @@ def test_three_agencies_upload_200k_while_20_clients_poll(
 ) -> None:
     timings: dict[str, float] = {}
     blocking = engine_blocks()
-    threshold = 0.9 if blocking else 0.95
+    threshold = 0.95
     matching: dict[str, Any] = {"threshold": threshold}
     matching["blocking"] = "lsh" if blocking else "auto"
 

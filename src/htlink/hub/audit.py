@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from htlink.hub import timeutil
 from htlink.hub.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
-_lock = threading.Lock()
 
 
 def _entry_hash(prev_hash: str, content: dict[str, Any]) -> str:
@@ -57,33 +55,39 @@ def append(
     outcome: str,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append an entry inside ``session``'s transaction (committed with it)."""
-    with _lock:
-        head = session.execute(
-            select(AuditHead).where(AuditHead.id == 1).with_for_update()
-        ).scalar_one_or_none()
-        seq = 1 if head is None else head.seq + 1
-        prev = GENESIS if head is None else head.entry_hash
-        entry = AuditEntry(
-            seq=seq,
-            at=timeutil.now(),
-            actor=actor[:120],
-            action=action,
-            target=target[:200],
-            outcome=outcome,
-            detail_json=json.dumps(detail or {}, sort_keys=True),
-            prev_hash=prev,
-            entry_hash="",
-        )
-        entry.entry_hash = _entry_hash(prev, _content(entry))
-        session.add(entry)
-        if head is None:
-            session.add(AuditHead(id=1, seq=seq, entry_hash=entry.entry_hash))
-        else:
-            head.seq = seq
-            head.entry_hash = entry.entry_hash
-        session.flush()
-        return entry
+    """Append an entry inside ``session``'s transaction (committed with it).
+
+    The head row is *updated first*: that takes the database's write lock
+    (SQLite) or the row's lock (PostgreSQL) until the transaction ends, so
+    concurrent appenders -- threads or hub processes -- queue behind each other
+    and each links to the entry committed before it.
+    """
+    session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1),
+        execution_options={"synchronize_session": False},
+    )
+    seq, prev = session.execute(
+        select(AuditHead.seq, AuditHead.entry_hash).where(AuditHead.id == 1)
+    ).one()
+    entry = AuditEntry(
+        seq=int(seq),
+        at=timeutil.now(),
+        actor=actor[:120],
+        action=action,
+        target=target[:200],
+        outcome=outcome,
+        detail_json=json.dumps(detail or {}, sort_keys=True),
+        prev_hash=prev,
+        entry_hash="",
+    )
+    entry.entry_hash = _entry_hash(prev, _content(entry))
+    session.add(entry)
+    session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(entry_hash=entry.entry_hash),
+        execution_options={"synchronize_session": False},
+    )
+    session.flush()
+    return entry
 
 
 def record(db: Any, **entry: Any) -> None:
@@ -133,7 +137,7 @@ def verify_chain(session: Session, expect_head: str | None = None) -> ChainRepor
             f"the log ends at entry {report.head_seq} but the head records entry {head.seq}: "
             "the newest entries were deleted or the head was altered"
         )
-    if head is None and report.entries:
+    if head is None:
         report.problems.append("the chain's head record is missing")
     if expect_head is not None:
         found = session.scalar(select(AuditEntry.seq).where(AuditEntry.entry_hash == expect_head))

@@ -88,7 +88,7 @@ def _fill(db: Database, n: int) -> None:
 def test_any_single_edit_or_deletion_breaks_the_chain(db: Database, n: int, data) -> None:
     with db.session() as s:
         s.query(AuditEntry).delete()
-        s.execute(AuditHead.__table__.delete())
+        s.execute(AuditHead.__table__.update().values(seq=0, entry_hash=audit.GENESIS))
     _fill(db, n)
     with db.session() as s:
         assert audit.verify_chain(s).ok
@@ -107,3 +107,45 @@ def test_any_single_edit_or_deletion_breaks_the_chain(db: Database, n: int, data
     with db.session() as s:
         report = audit.verify_chain(s)
     assert not report.ok
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_concurrent_appends_from_many_threads_keep_one_chain(tmp_path, backend: str) -> None:
+    """Threads appending at once (as requests and runs do) never fork or break the chain."""
+    import threading
+
+    from tests.hub.hubtools import create_postgres_database
+
+    drop = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    else:
+        url, drop = create_postgres_database()
+    database = Database(url)
+    try:
+        migrate(database.engine)
+        errors: list[str] = []
+
+        def worker(k: int) -> None:
+            try:
+                for j in range(15):
+                    with database.session() as s:
+                        s.execute(AuditEntry.__table__.select().limit(1))  # a read first
+                        audit.append(s, actor=f"t{k}", action="act", target=str(j), outcome="ok")
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors[:3]
+        with database.session() as s:
+            report = audit.verify_chain(s)
+        assert report.ok, report.problems
+        assert report.entries == 90 and report.head_seq == 90
+    finally:
+        database.dispose()
+        if drop:
+            drop()

@@ -100,12 +100,14 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("entry_hash", sa.String(64), nullable=False),
     )
-    op.create_table(
+    head = op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("entry_hash", sa.String(64), nullable=False),
     )
+    # the chain starts at the genesis hash; appends update this row first (see audit.append)
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "entry_hash": "0" * 64}])
 
 
 def downgrade() -> None:
