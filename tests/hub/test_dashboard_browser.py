@@ -344,18 +344,37 @@ def test_dashboard_authorization(live_hub: LiveHub, tmp_path: Path) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/dashboard"
     cookie = r.headers["set-cookie"]
     attributes = {a.strip().split("=")[0].lower(): a.strip() for a in cookie.split(";")}
-    assert cookie.startswith(f"{COOKIE}={admin};")
+    session = cookie.split(";")[0].split("=", 1)[1]
+    assert session != admin and admin not in cookie  # a session token, not the operator's
+    who = live_hub.http(session).get("/api/v1/whoami").json()
+    assert who["role"] == "admin"
+    assert "max-age" in attributes and int(attributes["max-age"].split("=")[1]) <= 8 * 3600
     assert "httponly" in attributes
     assert attributes["samesite"].lower() == "samesite=strict"
     assert attributes["path"] == "Path=/dashboard"
     assert "secure" not in attributes  # plain HTTP on loopback; set behind https
 
-    # signing out clears the cookie
-    r = httpx.post(live_hub.url + "/dashboard/logout", follow_redirects=False)
+    # signing out clears the cookie and revokes the session token, not the operator's token
+    r = httpx.post(
+        live_hub.url + "/dashboard/logout",
+        headers={"Cookie": f"{COOKIE}={session}"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/dashboard/login"
     assert f'{COOKIE}=""' in r.headers["set-cookie"] or "Max-Age=0" in r.headers["set-cookie"]
+    assert live_hub.http(session).get("/api/v1/whoami").status_code == 401
+    assert live_hub.http(admin).get("/api/v1/whoami").status_code == 200
+    r = httpx.post(
+        live_hub.url + "/dashboard/logout",
+        headers={"Cookie": f"{COOKIE}={admin}"},
+        follow_redirects=False,
+    )
+    assert live_hub.http(admin).get("/api/v1/whoami").status_code == 200  # not revoked
 
     # every refusal is in the audit log
-    refused = [e for e in admin_client.audit() if e["action"].startswith("dashboard.")]
+    entries = [e for e in admin_client.audit() if e["action"].startswith("dashboard.")]
+    refused = [e for e in entries if e["outcome"] == "refused"]
     assert {e["action"] for e in refused} == {"dashboard.view", "dashboard.login"}
-    assert all(e["outcome"] == "refused" for e in refused)
+    # sessions are recorded: one sign-in and its sign-out
+    done = sorted((e["action"], e["outcome"]) for e in entries if e["outcome"] != "refused")
+    assert done == [("dashboard.login", "ok"), ("dashboard.logout", "ok")]

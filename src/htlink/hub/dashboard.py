@@ -1,8 +1,11 @@
 """The operator's dashboard: a small server-rendered page behind the admin token.
 
-``/dashboard/login`` takes the admin token in a form and keeps it in an
-HttpOnly, SameSite=Strict cookie scoped to ``/dashboard``; every dashboard page
-checks it like the API checks a bearer token (agency tokens get 403).  The
+``/dashboard/login`` takes the admin token in a form and answers with a
+*session*: a new admin token that expires after :data:`SESSION_HOURS` hours,
+kept in an HttpOnly, SameSite=Strict cookie scoped to ``/dashboard`` -- the
+operator's own admin token never sits in the browser.  Signing out revokes the
+session token.  Every dashboard page checks the cookie like the API checks a
+bearer token (agency tokens get 403).  The
 pages show projects, which agencies have submitted, run progress (refreshing
 while a run is active), and for completed runs the aggregates only: the
 similarity histogram, links per agency pair and cluster sizes.
@@ -21,12 +24,14 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy import select
 
+from htlink.hub import audit, tokens
 from htlink.hub.api import hub_of, identify, project_status, refuse, run_info
 from htlink.hub.errors import HubError, forbidden, not_found
 from htlink.hub.models import Project, Run
 
 COOKIE = "htlink_dashboard"
 LOGIN_BODY_LIMIT = 4096  # a token is 60 characters
+SESSION_HOURS = 8
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -105,10 +110,27 @@ async def login(request: Request) -> Response:
             {"error": "The dashboard is for the hub operator's admin token."},
             status_code=403,
         )
+    hub = hub_of(request)
+    with hub.db.session() as s:
+        session_token, row = tokens.issue(
+            s,
+            "admin",
+            label=f"dashboard session of {who.token_id}",
+            expires_in_days=SESSION_HOURS / 24,
+        )
+        audit.append(
+            s,
+            actor=who.actor,
+            action="dashboard.login",
+            target=f"token:{row.id}",
+            outcome="ok",
+            detail={"hours": SESSION_HOURS},
+        )
     response = RedirectResponse("/dashboard", status_code=303)
     response.set_cookie(
         COOKIE,
-        token,
+        session_token,
+        max_age=SESSION_HOURS * 3600,
         httponly=True,
         samesite="strict",
         path="/dashboard",
@@ -120,7 +142,27 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    hub = hub_of(request)
+    presented = request.cookies.get(COOKIE)
+    if presented:
+        try:
+            who = identify(request, presented)
+        except HubError:
+            who = None
+        if who is not None and who.role == "admin":
+            with hub.db.session() as s:
+                row = tokens.revoke(s, who.token_id)
+                if row is not None and row.label.startswith("dashboard session"):
+                    audit.append(
+                        s,
+                        actor=who.actor,
+                        action="dashboard.logout",
+                        target=f"token:{who.token_id}",
+                        outcome="ok",
+                    )
+                else:  # never revoke an operator's own token from a stray cookie
+                    s.rollback()
     response = _login_redirect()
     response.delete_cookie(COOKIE, path="/dashboard")
     return response
