@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from htlink.cli.console import err, handle_errors, out
+from htlink.crypto.files import create_new_file
 from htlink.errors import HtlinkError
 
 app = typer.Typer(help="Run and administer the linkage hub (hub operator).", no_args_is_help=True)
@@ -61,16 +61,12 @@ def write_secret_file(path: Path, text: str) -> None:
     """Write ``text`` to a new file readable by its owner only; never overwrite."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd = os.open(
-            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
-        )
+        create_new_file(path, (text + "\n").encode("utf-8"))
     except FileExistsError:
         raise HtlinkError(
             f"{path} already exists; htlink will not overwrite a token file.",
             "Choose another path or move the old file away.",
         ) from None
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
 
 
 def _client(hub: str, token: str | None, token_file: Path | None) -> Any:

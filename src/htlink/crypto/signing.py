@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from htlink.crypto.files import create_new_file
 from htlink.errors import HtlinkError
 
 ALGORITHM = "Ed25519"
@@ -39,15 +39,6 @@ def canonical_bytes(obj: dict[str, Any]) -> bytes:
 def public_key_fingerprint(public_key: Ed25519PublicKey) -> str:
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags, 0o600)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
 
 
 def generate_agency_keypair(
@@ -68,7 +59,7 @@ def generate_agency_keypair(
         else serialization.NoEncryption()
     )
     priv_p.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(
+    create_new_file(
         priv_p,
         key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption

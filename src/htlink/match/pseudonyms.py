@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from pathlib import Path
 
 import numpy as np
 
+from htlink.crypto.files import create_new_file
 from htlink.errors import HtlinkError
 
 KEY_BYTES = 32
@@ -39,9 +39,7 @@ def load_or_create_project_key(path: Path) -> tuple[bytes, bool]:
         return key, False
     path.parent.mkdir(parents=True, exist_ok=True)
     key = new_project_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key.hex() + "\n")
+    create_new_file(path, (key.hex() + "\n").encode("ascii"))
     return key, True
 
 

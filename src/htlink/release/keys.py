@@ -11,12 +11,12 @@ decryption is tried.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from htlink.crypto.files import create_new_file
 from htlink.errors import HtlinkError
 
 
@@ -27,16 +27,6 @@ class ReleaseKeyError(HtlinkError):
 def key_id(public_key: X25519PublicKey) -> str:
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
-def _write_exclusive(path: Path, data: bytes, mode: int) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags, mode)
-    try:
-        os.fchmod(fd, mode)
-        os.write(fd, data)
-    finally:
-        os.close(fd)
 
 
 def generate_release_keypair(
@@ -61,12 +51,12 @@ def generate_release_keypair(
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
-    _write_exclusive(priv_p, pem, 0o600)
+    create_new_file(priv_p, pem, 0o600)
     pub = key.public_key()
     pub_pem = pub.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    _write_exclusive(pub_p, pub_pem, 0o644)
+    create_new_file(pub_p, pub_pem, 0o644)
     return key_id(pub)
 
 
