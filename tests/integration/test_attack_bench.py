@@ -47,6 +47,12 @@ def test_small_bench_known_secret_succeeds_unknown_secret_fails(tmp_path: Path) 
         assert unknown["rate"] <= _chance_bound(unknown["chance"], unknown["targets"])
 
     # the same configuration still links well: the F1 is measured, not assumed
-    assert config["linkage"]["f1"] > 0.8
+    linkage = config["linkage"]
+    assert linkage["f1"] > 0.8
+    # the sweep clusters as the engine does: at the automatic threshold it gives the
+    # engine's own F1 (small data: every pair compared), and its best is no worse
+    at_auto = [p for p in linkage["curve"] if abs(p["threshold"] - linkage["threshold"]) < 1e-9]
+    assert at_auto and abs(at_auto[0]["f1"] - linkage["f1"]) < 1e-4
+    assert linkage["best"]["f1"] >= linkage["f1"]
     # nothing identifying is written: counts and rates only
     assert "targets" in json.dumps(data) and "@" not in out.read_text().split('"configs"')[1]

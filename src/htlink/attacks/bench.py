@@ -3,10 +3,11 @@
 For each configuration (:mod:`htlink.attacks.configs`) the bench
 
 1. encodes every record of the synthetic world with a fresh random secret;
-2. links the three agencies' encodings (:func:`htlink.match.engine.link_submissions`,
-   threshold ``auto`` as ``htlink match --threshold auto`` chooses it) and scores
-   the links against the generator's truth (:func:`htlink.evaluate.evaluate_linkage`):
-   pairwise F1 over all true pairs;
+2. links the three agencies' encodings and scores the links against the
+   generator's truth (:mod:`htlink.attacks.linkage`): pairwise F1 over all true
+   pairs at the threshold ``htlink match --threshold auto`` chooses, and the best
+   F1 over a threshold sweep (hardening moves scores, so configurations are
+   compared at their best thresholds);
 3. runs the attacks on the same samples for every configuration (fixed seeds):
 
    ============== ========================== ============================================
@@ -40,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from htlink.attacks.bits import (
     KEY_SEPARATOR,
@@ -54,6 +54,7 @@ from htlink.attacks.data import World, attack_sample, load_world, make_world
 from htlink.attacks.dictionary import dictionary_attack
 from htlink.attacks.frequency import frequency_attack
 from htlink.attacks.graph_matching import graph_matching_attack
+from htlink.attacks.linkage import linkage_quality
 from htlink.attacks.pattern_mining import pattern_mining_attack
 from htlink.encode.tokens import tokenize
 from htlink.encode.values import INVALID, prepare_value
@@ -167,15 +168,23 @@ class BenchResult:
 
     def table_rows(self) -> tuple[list[str], list[list[str]]]:
         """Header and rows of the summary table (rates in %, F1 beside them)."""
-        header = ["configuration", "F1", *(f"{a}@{int(o * 100)}" for a, o in TABLE_COLUMNS)]
+        header = [
+            "configuration", "F1 auto (thr.)", "F1 best (thr.)",
+            *(f"{a}@{int(o * 100)}" for a, o in TABLE_COLUMNS),
+        ]  # fmt: skip
         rows = []
         for c in self.configs:
-            f1 = f"{c.linkage['f1']:.4f}" if c.linkage else "-"
+            f1 = best = "-"
+            if c.linkage:
+                f1 = f"{c.linkage['f1']:.4f} ({c.linkage['threshold']:.2f})"
+                if c.linkage.get("best"):
+                    b = c.linkage["best"]
+                    best = f"{b['f1']:.4f} ({b['threshold']:.2f})"
             cells = []
             for attack, overlap in TABLE_COLUMNS:
                 rate = c.rate(attack, overlap)
                 cells.append("-" if rate is None else f"{100 * rate:.1f}")
-            rows.append([c.name, f1, *cells])
+            rows.append([c.name, f1, best, *cells])
         return header, rows
 
     def markdown_table(self) -> str:
@@ -235,56 +244,6 @@ def _token_matrix(records: Sequence[str], tokens: Callable[[str], list[str]]) ->
     for r, s in enumerate(sets):
         m[r, [vocab[t] for t in s]] = 1
     return m
-
-
-# --- linkage quality ---------------------------------------------------------------------
-
-
-def linkage_quality(world: World, encoded: Encoded, fingerprint: str) -> dict[str, Any]:
-    """Link the agencies' encodings (threshold auto) and score against the truth."""
-    from htlink.encode.submission import Submission
-    from htlink.evaluate.evaluation import evaluate_linkage
-    from htlink.evaluate.truth import load_truth
-    from htlink.match.engine import link_submissions
-    from htlink.match.similarities import as_words
-    from htlink.match.threshold import choose_threshold
-
-    records = world.records
-    subs = []
-    for agency in world.agencies:
-        rows = np.flatnonzero((records["agency"] == agency).to_numpy())
-        subs.append(
-            Submission(
-                manifest={
-                    "agency": agency,
-                    "schema_fingerprint": fingerprint,
-                    "bit_length": encoded.length,
-                },
-                row_tokens=records["record_id"].to_numpy()[rows].tolist(),
-                clks=np.ascontiguousarray(encoded.clks[rows]),
-            )
-        )
-    choice = choose_threshold([as_words(s.clks) for s in subs])
-    result = link_submissions(subs, choice.threshold, project_key=secrets.token_bytes(32))
-    links = pd.concat(
-        [
-            pd.DataFrame(
-                {"agency": agency, "record_id": frame["row_token"], "pseudonym": frame["pseudonym"]}
-            )
-            for agency, frame in result.links.items()
-        ],
-        ignore_index=True,
-    )
-    evaluation = evaluate_linkage(load_truth(world.folder / "truth.csv"), links)
-    assert evaluation.pairwise is not None
-    every, cross = evaluation.pairwise["all"], evaluation.pairwise["cross_agency"]
-    return {
-        "threshold": choice.threshold,
-        "precision": round(every.precision, 5),
-        "recall": round(every.recall, 5),
-        "f1": round(every.f1, 5),
-        "cross_agency_f1": round(cross.f1, 5),
-    }
 
 
 # --- the attacks of one configuration ----------------------------------------------------
