@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -76,7 +75,8 @@ def test_upload_run_and_fetch_own_links(live_hub: LiveHub, tmp_path: Path) -> No
         expected = local.links[name].sort_values("row_token").reset_index(drop=True)
         got = got.sort_values("row_token").reset_index(drop=True)
         pd.testing.assert_series_equal(got["pseudonym"], expected["pseudonym"])
-        assert np.allclose(got["confidence"], expected["confidence"], atol=1e-4, equal_nan=True)
+        # no scores: a record's confidence is its best link's Dice, a pair's similarity
+        assert list(got.columns) == ["row_token", "pseudonym"]
     # people shared between agencies got the same pseudonym on both sides
     clinic = pd.read_csv(tmp_path / "clinic.links.csv", dtype=str)
     shelter = pd.read_csv(tmp_path / "shelter.links.csv", dtype=str)

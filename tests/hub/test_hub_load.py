@@ -247,7 +247,7 @@ def test_three_agencies_upload_200k_while_20_clients_poll(
         want = want.sort_values("row_token").reset_index(drop=True)
         pd.testing.assert_series_equal(got["row_token"], want["row_token"])
         pd.testing.assert_series_equal(got["pseudonym"], want["pseudonym"])
-        assert np.allclose(got["confidence"], want["confidence"], atol=1e-4, equal_nan=True)
+        assert list(got.columns) == ["row_token", "pseudonym"]  # no scores leave the hub
         people_per_agency[name] = set(got["pseudonym"])
     # the overlap was found: 100,000 people are in all three agencies
     shared = people_per_agency["clinic"] & people_per_agency["shelter"] & people_per_agency["court"]

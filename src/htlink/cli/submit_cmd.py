@@ -73,7 +73,7 @@ def fetch(
     out_file: Path = typer.Option(..., "--out", help="Where to write the links CSV."),
     run: str | None = typer.Option(None, "--run", help="A run id (default: the newest)."),
 ) -> None:
-    """Download your agency's links: row_token, pseudonym, confidence -- your rows only."""
+    """Download your agency's links: row_token, pseudonym -- your rows only."""
     with _client(hub, token, token_file) as client:
         meta = client.fetch_links(project, out_file, run)
     out.print(

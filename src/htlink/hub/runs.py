@@ -171,7 +171,11 @@ class RunManager:
         try:
             (staged / "links").mkdir()
             for agency, frame in result.links.items():
-                table = pa.Table.from_pandas(frame, preserve_index=False)
+                # no scores leave the engine: a record's confidence is the Dice score of its
+                # best accepted link, i.e. a pair's similarity (issue 7's guard rail)
+                table = pa.Table.from_pandas(
+                    frame[["row_token", "pseudonym"]], preserve_index=False
+                )
                 pq.write_table(table, staged / "links" / f"{agency}.parquet", compression="zstd")
             reporter.check()
             move_into_place(staged, self.storage.run_dir(project_name, run_id))

@@ -28,7 +28,7 @@ router = APIRouter()
     responses={
         200: {
             "content": {"text/csv": {}},
-            "description": "row_token,pseudonym,confidence for the agency's rows",
+            "description": "row_token,pseudonym for the agency's rows (no scores)",
         }
     },
 )
@@ -76,15 +76,14 @@ def fetch_links(
 
 
 def _links_csv(path: Any) -> Iterator[bytes]:
-    yield b"row_token,pseudonym,confidence\n"
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=50_000):
+    # row tokens and pseudonyms only: no similarity score of any pair reaches any party
+    yield b"row_token,pseudonym\n"
+    for batch in pq.ParquetFile(path, memory_map=False).iter_batches(
+        batch_size=50_000, columns=["row_token", "pseudonym"]
+    ):
         tokens = batch.column("row_token").to_pylist()
         pseudonyms = batch.column("pseudonym").to_pylist()
-        confidence = batch.column("confidence").to_pylist()
-        yield "".join(
-            f"{t},{p},{'' if c is None or c != c else format(c, 'g')}\n"
-            for t, p, c in zip(tokens, pseudonyms, confidence, strict=True)
-        ).encode()
+        yield "".join(f"{t},{p}\n" for t, p in zip(tokens, pseudonyms, strict=True)).encode()
 
 
 # -- audit -------------------------------------------------------------------------------
