@@ -60,6 +60,8 @@ def test_shipped_hardened_example_schemas_check(tmp_path: Path) -> None:
     for name, expected in (
         ("person-v1-salted.json", "salted by the year of dob"),
         ("person-v1-balanced-blip.json", "BLIP f=0.02"),
+        ("person-v1-diffused.json", "diffusion t=4"),
+        ("person-v1-salted-diffused.json", "salted by the year of dob; diffusion t=4"),
     ):
         result = runner.invoke(app, ["schema", "check", str(SCHEMAS / name)])
         assert result.exit_code == 0, result.output

@@ -30,6 +30,8 @@ from htlink.encode.hardening import (
     balance_permutation,
     blip,
     check_secret,
+    diffuse,
+    diffusion_positions,
     salt_value,
     salted_keys,
 )
@@ -227,7 +229,7 @@ class ClkEncoder:
     """Encodes records into CLKs for one schema and one secret.
 
     The schema's hardening (``x-htlink.hardening``) is applied when configured:
-    per-record salted keys, then XOR folding, balancing and BLIP (see
+    per-record salted keys, then XOR folding, balancing, diffusion and BLIP (see
     :mod:`htlink.encode.hardening`).  ``randbytes`` is BLIP's randomness (the
     operating system's CSPRNG); tests pass a fixed stream to compare with the
     reference encoder.
@@ -258,6 +260,8 @@ class ClkEncoder:
         self._salt_feature = schema.feature(salt.feature) if salt is not None else None
         self._salted: dict[str, dict[str, FeatureEncoder]] = {}
         self._perm = balance_permutation(secret, schema.clk.l) if self.hardening.balanced else None
+        t = self.hardening.diffusion_t
+        self._diffusion = diffusion_positions(secret, schema.encoding_length, t) if t else None
 
     @property
     def clk_bytes(self) -> int:
@@ -277,11 +281,13 @@ class ClkEncoder:
         return encoders
 
     def _finish(self, packed: np.ndarray) -> np.ndarray:
-        """Fold, balance and BLIP unfolded packed rows, in that order."""
+        """Fold, balance, diffuse and BLIP unfolded packed rows, in that order."""
         clk = self.schema.clk
         out = xor_fold(packed, self.hash_length, clk.xor_folds)
         if self._perm is not None:
             out = balance(out, clk.l, self._perm)
+        if self._diffusion is not None:
+            out = diffuse(out, self.schema.encoding_length, self._diffusion)
         if self.hardening.blip_f:
             out = blip(out, self.schema.encoding_length, self.hardening.blip_f, self.randbytes)
         return np.ascontiguousarray(out)
@@ -295,8 +301,8 @@ class ClkEncoder:
 
         With ``field_level`` the chunk also carries one Bloom filter per feature: the
         bits that feature contributes to the CLK (same keys and positions, folded
-        like the CLK, and balanced and BLIP-flipped like it when the schema says
-        so), except that a missing or invalid value (or the schema's
+        like the CLK, and balanced, diffused and BLIP-flipped like it when the
+        schema says so), except that a missing or invalid value (or the schema's
         ``missingValue`` sentinel) is an all-zero filter even where the schema hashes
         a replacement into the CLK, so that a probabilistic matcher can tell
         "missing" from "disagrees".

@@ -1,4 +1,4 @@
-"""Opt-in hardening of CLKs: per-record salting, balanced Bloom filters and BLIP.
+"""Opt-in hardening of CLKs: per-record salting, balanced Bloom filters, diffusion and BLIP.
 
 Each is selected in the schema's ``x-htlink.hardening`` (so it is part of the
 schema fingerprint) and is off unless configured; a pure clkhash schema encodes
@@ -19,6 +19,20 @@ exactly as clkhash does.  The functions here are shared by the fast encoder
   keyed BLAKE2b of the 4-byte big-endian index under
   ``HMAC-SHA256(secret, "htlink:balanced-permutation:v1")``.  Every encoding has
   exactly ``l`` ones.
+* **Diffusion** (Armknecht, Heng, Schnell et al., "Strengthening
+  Privacy-Preserving Record Linkage using Diffusion", PoPETs 2023): after
+  folding and balancing, and before BLIP, the ``m`` bits of the encoding
+  (``m`` = the encoding length after folding and balancing) are replaced by
+  ``m`` output bits: output bit ``j`` is the XOR of the ``t`` distinct input
+  bits ``pos[j][0], ..., pos[j][t-1]``.  The positions are derived from the
+  key ``HMAC-SHA256(secret, "htlink:diffusion:v1")``: ``pos[j]`` is the first
+  ``t`` distinct values, in order, of the sequence
+  ``int.from_bytes(BLAKE2b(key=that key, digest_size=8,
+  data=j.to_bytes(4, "big") + c.to_bytes(4, "big")), "big") % m`` for
+  ``c = 0, 1, 2, ...`` (values already taken are skipped).  The length stays
+  ``m``; ``2 <= t <= 64`` and ``t <= m``.  Diffusion is linear over GF(2)
+  (the diffusion of ``a XOR b`` is the XOR of the diffusions) and maps an
+  all-zero filter to all zeros.
 * **BLIP** (Schnell & Borgs 2016): last, every bit is flipped independently
   with probability ``f``.  For each bit, row by row, 4 bytes of the CSPRNG
   (``os.urandom``) are read as a little-endian unsigned integer ``u``; the bit
@@ -45,6 +59,8 @@ RandBytes = Callable[[int], bytes]
 
 SALT_INFO = b"htlink record salt v1\x00"
 PERMUTATION_LABEL = b"htlink:balanced-permutation:v1"
+DIFFUSION_LABEL = b"htlink:diffusion:v1"
+_DIFFUSION_BLOCK_BITS = 1 << 20  # unpacked bits per block (1 MiB per working array)
 _BLIP_BLOCK_BITS = 1 << 22  # random words drawn per block (16 MiB of randomness)
 
 
@@ -109,6 +125,45 @@ def balance(packed: np.ndarray, length: int, perm: np.ndarray) -> np.ndarray:
     bits = np.unpackbits(packed, axis=1, count=length).astype(bool)
     both = np.concatenate([bits, ~bits], axis=1)
     return np.packbits(both[:, perm], axis=1)
+
+
+def diffusion_positions(secret: bytes, length: int, t: int) -> np.ndarray:
+    """The ``(length, t)`` input positions XORed into each output bit by diffusion."""
+    if not 1 <= t <= length:
+        raise ValueError(f"diffusion needs 1 <= t <= length, got t={t}, length={length}")
+    key = hmac.new(secret, DIFFUSION_LABEL, hashlib.sha256).digest()
+    out = np.empty((length, t), dtype=np.int64)
+    for j in range(length):
+        prefix = j.to_bytes(4, "big")
+        chosen: list[int] = []
+        c = 0
+        while len(chosen) < t:
+            digest = hashlib.blake2b(prefix + c.to_bytes(4, "big"), key=key, digest_size=8)
+            p = int.from_bytes(digest.digest(), "big") % length
+            if p not in chosen:
+                chosen.append(p)
+            c += 1
+        out[j] = chosen
+    return out
+
+
+def diffuse(packed: np.ndarray, length: int, positions: np.ndarray) -> np.ndarray:
+    """Output bit ``j`` of each row is the XOR of its bits ``positions[j]`` (packed rows).
+
+    Rows are processed in blocks of about ``_DIFFUSION_BLOCK_BITS`` bits, so the
+    working memory stays a few MiB whatever the number of rows.
+    """
+    n = packed.shape[0]
+    out = np.empty((n, (length + 7) // 8), dtype=np.uint8)
+    rows_per_block = max(1, _DIFFUSION_BLOCK_BITS // max(1, length))
+    columns = [np.ascontiguousarray(positions[:, k]) for k in range(positions.shape[1])]
+    for start in range(0, n, rows_per_block):
+        bits = np.unpackbits(packed[start : start + rows_per_block], axis=1, count=length)
+        acc = np.take(bits, columns[0], axis=1)
+        for column in columns[1:]:
+            acc ^= np.take(bits, column, axis=1)
+        out[start : start + bits.shape[0]] = np.packbits(acc, axis=1)
+    return out
 
 
 def blip_threshold(f: float) -> int:

@@ -9,11 +9,14 @@ check that the fast encoder computes the same thing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Sequence
 
 from htlink.crypto.kdf import derive_feature_keys
 from htlink.encode.hardening import (
+    DIFFUSION_LABEL,
     RandBytes,
     balance_permutation,
     blip_threshold,
@@ -36,8 +39,8 @@ def reference_clk(
     """The CLK of one record given one value per schema feature (ignored ones included).
 
     Hardening from the schema is applied as specified in
-    :mod:`htlink.encode.hardening`: salted keys, then folding, balancing and
-    BLIP (4 bytes of ``randbytes`` per bit, in bit order).
+    :mod:`htlink.encode.hardening`: salted keys, then folding, balancing,
+    diffusion and BLIP (4 bytes of ``randbytes`` per bit, in bit order).
     """
     check_secret(secret)
     if len(record) != len(schema.features):
@@ -84,6 +87,8 @@ def reference_clk(
         both = bits + [not b for b in bits]
         bits = [both[int(p)] for p in balance_permutation(secret, length)]
         length = 2 * length
+    if hardening.diffusion_t:
+        bits = _diffuse(bits, _diffusion_sets(secret, length, hardening.diffusion_t))
     if hardening.blip_f:
         threshold = blip_threshold(hardening.blip_f)
         bits = [b ^ (int.from_bytes(randbytes(4), "little") < threshold) for b in bits]
@@ -92,3 +97,32 @@ def reference_clk(
         if bit:
             out[i // 8] |= 0x80 >> (i % 8)
     return bytes(out)
+
+
+def _diffusion_sets(secret: bytes, m: int, t: int) -> list[list[int]]:
+    """For each output bit ``j``, the ``t`` input positions diffusion XORs (plain Python)."""
+    key = hmac.new(secret, DIFFUSION_LABEL, hashlib.sha256).digest()
+    sets = []
+    for j in range(m):
+        chosen: list[int] = []
+        c = 0
+        while len(chosen) < t:
+            data = j.to_bytes(4, "big") + c.to_bytes(4, "big")
+            digest = hashlib.blake2b(data, key=key, digest_size=8).digest()
+            position = int.from_bytes(digest, "big") % m
+            if position not in chosen:
+                chosen.append(position)
+            c += 1
+        sets.append(chosen)
+    return sets
+
+
+def _diffuse(bits: list[bool], sets: list[list[int]]) -> list[bool]:
+    """Output bit ``j`` is the XOR of the input bits ``sets[j]``."""
+    out = []
+    for positions in sets:
+        value = False
+        for p in positions:
+            value ^= bits[p]
+        out.append(value)
+    return out

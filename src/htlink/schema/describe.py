@@ -90,4 +90,6 @@ def describe_schema(schema: LinkageSchema) -> dict[str, Any]:
                 "missing": missing,
             }
         )
-    return {"summary": summary, "features": rows}
+    # salt, balanced, diffusion (t) and BLIP, as in ``htlink schema check``
+    hardening = schema.hardening.describe()
+    return {"summary": summary, "hardening": hardening, "features": rows}

@@ -141,6 +141,13 @@ def parse_schema(raw: Any, source: str | None = None) -> LinkageSchema:
         ext = raw[EXTENSION_KEY]
         if isinstance(ext, dict) and "hardening" in ext:
             hardening = _parse_hardening(ext["hardening"], features, problems)
+            length = None if clk is None else clk.l * (2 if hardening.balanced else 1)
+            if length is not None and hardening.diffusion_t > length:
+                problems.add(
+                    f"{EXTENSION_KEY}.hardening.diffusion.t",
+                    f"is {hardening.diffusion_t}, more than the {length} bits of the encoding: "
+                    "each output bit needs t distinct input bits",
+                )
 
     if problems.errors:
         raise SchemaError(problems.errors, source)
@@ -205,12 +212,13 @@ def low_entropy_warnings(features: list[Feature] | tuple[Feature, ...]) -> list[
 
 
 def _parse_hardening(spec: Any, features: list[Feature], problems: _Problems) -> Hardening:
-    """``x-htlink.hardening``: salt, balanced, blip (all optional, all off by default)."""
+    """``x-htlink.hardening``: salt, balanced, diffusion, blip (all optional, all off)."""
     where = f"{EXTENSION_KEY}.hardening"
     if not isinstance(spec, dict):
         problems.add(where, f"must be an object, not {_kind(spec)}")
         return Hardening()
-    if not _check_allowed(spec, {"salt", "balanced", "blip", "description"}, where, problems):
+    allowed = {"salt", "balanced", "diffusion", "blip", "description"}
+    if not _check_allowed(spec, allowed, where, problems):
         return Hardening()
     salt: SaltConfig | None = None
     if "salt" in spec:
@@ -241,7 +249,42 @@ def _parse_hardening(spec: Any, features: list[Feature], problems: _Problems) ->
                         f"flipping {blip_f:.0%} of the bits destroys most linkage quality "
                         "(the small attack bench loses almost every link at 0.05)",
                     )
-    return Hardening(salt=salt, balanced=balanced, blip_f=blip_f)
+    diffusion_t = 0
+    if "diffusion" in spec:
+        diffusion_t = _parse_diffusion(spec["diffusion"], f"{where}.diffusion", problems)
+    return Hardening(salt=salt, balanced=balanced, blip_f=blip_f, diffusion_t=diffusion_t)
+
+
+#: the range of diffusion's t (input bits XORed into each output bit)
+DIFFUSION_T_MIN, DIFFUSION_T_MAX = 2, 64
+#: above this t, similarities of true matches fall off quickly
+DIFFUSION_T_WARN = 16
+
+
+def _parse_diffusion(spec: Any, where: str, problems: _Problems) -> int:
+    """``hardening.diffusion``: ``{"t": T}``; the t it sets (0 when refused)."""
+    if not isinstance(spec, dict):
+        problems.add(where, f'must be an object such as {{"t": 4}}, not {_kind(spec)}')
+        return 0
+    if not _check_allowed(spec, {"t", "description"}, where, problems):
+        return 0
+    t = spec.get("t")
+    if not _is_int(t) or not DIFFUSION_T_MIN <= t <= DIFFUSION_T_MAX:
+        problems.add(
+            f"{where}.t",
+            f"must be an integer from {DIFFUSION_T_MIN} to {DIFFUSION_T_MAX} (the number of "
+            "bits XORed into each output bit; leave diffusion out to turn it off); "
+            f"got {json.dumps(t)}",
+        )
+        return 0
+    if t > DIFFUSION_T_WARN:
+        problems.warn(
+            f"{where}.t",
+            f"every output bit is the XOR of {t} bits: one differing input bit changes about "
+            f"{t} output bits, so similarities of true matches degrade quickly above "
+            f"t = {DIFFUSION_T_WARN}",
+        )
+    return t
 
 
 def _parse_salt(

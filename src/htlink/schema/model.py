@@ -167,17 +167,21 @@ class Hardening:
 
     Applied in this order: the salt keys the hashing; the filter is XOR-folded
     (``clkConfig.xor_folds``); ``balanced`` appends the complement and permutes
-    with a secret-derived permutation (doubling the length); BLIP flips every
-    bit with probability ``blip_f``, from the operating system's CSPRNG.
+    with a secret-derived permutation (doubling the length); diffusion replaces
+    every bit by the XOR of ``diffusion_t`` secret-chosen bits (same length);
+    BLIP flips every bit with probability ``blip_f``, from the operating
+    system's CSPRNG.
     """
 
     salt: SaltConfig | None = None
     balanced: bool = False
     blip_f: float = 0.0
+    #: diffusion's ``t`` (input bits XORed into each output bit); 0 when off
+    diffusion_t: int = 0
 
     @property
     def enabled(self) -> bool:
-        return self.salt is not None or self.balanced or self.blip_f > 0
+        return self.salt is not None or self.balanced or self.blip_f > 0 or self.diffusion_t > 0
 
     def describe(self) -> str:
         parts = []
@@ -186,6 +190,9 @@ class Hardening:
             parts.append(f"salted by the {what} {self.salt.feature}")
         if self.balanced:
             parts.append("balanced (complement appended, keyed permutation)")
+        if self.diffusion_t:
+            t = self.diffusion_t
+            parts.append(f"diffusion t={t} (each bit the XOR of {t} keyed bits)")
         if self.blip_f:
             parts.append(f"BLIP f={self.blip_f:g} (not reproducible)")
         return "; ".join(parts) if parts else "none"
@@ -208,7 +215,7 @@ class LinkageSchema:
 
     @property
     def encoding_length(self) -> int:
-        """Bits per encoding as written: ``l``, doubled by ``balanced``."""
+        """Bits per encoding as written: ``l``, doubled by ``balanced`` (diffusion keeps it)."""
         return self.clk.l * (2 if self.hardening.balanced else 1)
 
     @property

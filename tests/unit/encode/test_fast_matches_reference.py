@@ -77,6 +77,31 @@ def test_fast_equals_reference(rows: list[tuple[str | None, ...]], folds: int, l
         assert chunk.clks[i].tobytes() == reference_clk(schema, SECRET, ["ignored", *row])
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=records,
+    folds=st.integers(0, 2),
+    length=st.sampled_from([128, 256]),
+    t=st.integers(2, 12),  # (t = 64 is checked in test_hardening)
+    balanced=st.booleans(),
+)
+def test_fast_equals_reference_with_diffusion(
+    rows: list[tuple[str | None, ...]], folds: int, length: int, t: int, balanced: bool
+) -> None:
+    """Diffusion (alone or after balancing) computed by numpy blocks == plain Python loops."""
+    raw = copy.deepcopy(BASE)
+    raw["clkConfig"]["l"] = length
+    raw["clkConfig"]["xor_folds"] = folds
+    hardening = {"diffusion": {"t": t}, "balanced": balanced}
+    raw["x-htlink"] = {"version": 1, "hardening": hardening}
+    schema = parse_schema(raw)
+    names = ["name", "code", "tri", "whole", "num"]
+    columns = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+    chunk = ClkEncoder(schema, SECRET).encode(columns)
+    for i, row in enumerate(rows):
+        assert chunk.clks[i].tobytes() == reference_clk(schema, SECRET, ["ignored", *row])
+
+
 def test_invalid_values_are_counted_and_encoded_as_missing() -> None:
     schema = parse_schema(BASE)
     columns = {

@@ -1,8 +1,11 @@
-"""Hardening options (x-htlink.hardening): salt, balanced, BLIP; fast path == reference."""
+"""Hardening options (x-htlink.hardening): salt, balanced, diffusion, BLIP; fast == reference."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
+import json
 import os
 from typing import Any
 
@@ -12,7 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from htlink.encode.bloom import ClkEncoder
-from htlink.encode.hardening import balance_permutation
+from htlink.encode.hardening import (
+    DIFFUSION_LABEL,
+    balance_permutation,
+    diffuse,
+    diffusion_positions,
+)
 from htlink.encode.reference import reference_clk
 from htlink.errors import SchemaError, SecretError
 from htlink.schema import parse_schema
@@ -90,6 +98,7 @@ hardenings = st.fixed_dictionaries(
         ),
         "balanced": st.booleans(),
         "blip": st.sampled_from([{"f": 0.02}, {"f": 0.3}]),
+        "diffusion": st.sampled_from([{"t": 2}, {"t": 3}, {"t": 4}, {"t": 17}]),
     },
 )
 
@@ -222,6 +231,9 @@ def test_encoding_without_a_secret_is_impossible(secret: Any) -> None:
         ({"salt": {"feature": "name", "part": "year"}}, '"year" needs a date feature'),
         ({"salt": {"feature": "dob", "part": "month"}}, 'salt.part: must be "year" or "value"'),
         ({"salt": "dob"}, "salt: must be an object"),
+        ({"diffusion": 4}, 'diffusion: must be an object such as {"t": 4}'),
+        ({"diffusion": {}}, "x-htlink.hardening.diffusion.t: must be an integer from 2 to 64"),
+        ({"diffusion": {"t": 4, "s": 1}}, "unknown key s"),
     ],
 )  # fmt: skip
 def test_invalid_hardening_is_refused_with_the_key(hardening: Any, expected: str) -> None:
@@ -239,5 +251,248 @@ def test_hardening_changes_the_fingerprint() -> None:
     fps = {
         schema_with(h).fingerprint
         for h in (None, {"balanced": True}, {"blip": {"f": 0.02}}, {"salt": {"feature": "dob"}})
+    }
+    assert len(fps) == 4
+
+
+# --- diffusion -------------------------------------------------------------------------
+
+
+def _bits_of(packed: np.ndarray, length: int) -> np.ndarray:
+    out: np.ndarray = np.unpackbits(packed, axis=1, count=length).astype(bool)
+    return out
+
+
+def _packed(bits: np.ndarray) -> np.ndarray:
+    return np.packbits(np.asarray(bits, dtype=bool), axis=1)
+
+
+DIFFUSION_CASES = [
+    {"diffusion": {"t": 4}},
+    {"diffusion": {"t": 2}, "salt": {"feature": "dob", "part": "year"}, "balanced": True},
+    {"diffusion": {"t": 5}, "salt": {"feature": "name"}},
+    {"diffusion": {"t": 64}, "balanced": True},
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=records, case=st.sampled_from(DIFFUSION_CASES), folds=st.integers(0, 2))
+def test_fast_equals_reference_with_diffusion(
+    rows: list[tuple[str | None, ...]], case: dict[str, Any], folds: int
+) -> None:
+    schema = schema_with(case, folds)
+    assert schema.encoding_length == 128 * (2 if case.get("balanced") else 1)
+    columns = {n: [r[i] for r in rows] for i, n in enumerate(["name", "dob", "code"])}
+    chunk = ClkEncoder(schema, SECRET).encode(columns)
+    assert chunk.clks.shape[1] == schema.encoding_length // 8
+    for i, row in enumerate(rows):
+        assert chunk.clks[i].tobytes() == reference_clk(schema, SECRET, ["x", *row])
+
+
+def test_diffusion_with_blip_matches_the_reference_on_the_same_random_stream() -> None:
+    schema = schema_with({"diffusion": {"t": 3}, "balanced": True, "blip": {"f": 0.1}})
+    rows = [("ana", "1990-01-02", "ab"), (None, None, None), ("bo", "bad", "x")]
+    columns = {n: [r[i] for r in rows] for i, n in enumerate(["name", "dob", "code"])}
+    data = os.urandom(4 * len(rows) * schema.encoding_length)
+    chunk = ClkEncoder(schema, SECRET, randbytes=Stream(data)).encode(columns)
+    stream = Stream(data)
+    for i, row in enumerate(rows):
+        assert chunk.clks[i].tobytes() == reference_clk(schema, SECRET, ["x", *row], stream)
+
+
+def test_diffusion_is_applied_after_folding_and_balancing() -> None:
+    """The fast encoder's output is diffuse(balance(fold(unhardened))) with the spec's sets."""
+    columns: dict[str, list[str | None]] = {
+        "name": ["ana", "anna", None], "dob": ["1990-01-02", None, None], "code": ["ab"] * 3
+    }  # fmt: skip
+    plain = ClkEncoder(schema_with({"balanced": True}, folds=1), SECRET).encode(columns).clks
+    diffused = schema_with({"balanced": True, "diffusion": {"t": 3}}, folds=1)
+    got = ClkEncoder(diffused, SECRET).encode(columns).clks
+    positions = diffusion_positions(SECRET, 256, 3)
+    assert np.array_equal(got, diffuse(plain, 256, positions))
+    bits, out = _bits_of(plain, 256), _bits_of(got, 256)
+    for j in (0, 1, 100, 255):
+        expected = np.logical_xor.reduce(bits[:, positions[j]], axis=1)
+        assert np.array_equal(out[:, j], expected)
+
+
+def test_diffusion_positions_follow_the_specification() -> None:
+    """Recompute the positions from the docstring's definition, independently."""
+    key = hmac.new(SECRET, DIFFUSION_LABEL, hashlib.sha256).digest()
+    assert DIFFUSION_LABEL == b"htlink:diffusion:v1"
+    m, t = 100, 6
+    positions = diffusion_positions(SECRET, m, t)
+    for j in range(m):
+        seq = (
+            int.from_bytes(
+                hashlib.blake2b(
+                    j.to_bytes(4, "big") + c.to_bytes(4, "big"), key=key, digest_size=8
+                ).digest(),
+                "big",
+            )
+            % m
+            for c in range(10_000)
+        )
+        expected: list[int] = []
+        for p in seq:
+            if p not in expected:
+                expected.append(p)
+            if len(expected) == t:
+                break
+        assert positions[j].tolist() == expected
+
+
+@pytest.mark.parametrize(("length", "t"), [(128, 2), (1024, 4), (256, 64), (64, 64)])
+def test_diffusion_positions_are_distinct_in_range_and_keyed(length: int, t: int) -> None:
+    positions = diffusion_positions(SECRET, length, t)
+    assert positions.shape == (length, t) and positions.dtype == np.int64
+    assert ((positions >= 0) & (positions < length)).all()
+    assert all(len(set(row)) == t for row in positions.tolist())
+    assert np.array_equal(positions, diffusion_positions(SECRET, length, t))  # deterministic
+    assert not np.array_equal(positions, diffusion_positions(b"another secret!!", length, t))
+    if t < length:  # (t == length: every row is a permutation of all positions)
+        assert len({tuple(sorted(row)) for row in positions.tolist()}) > length // 2
+    with pytest.raises(ValueError):
+        diffusion_positions(SECRET, length, length + 1)
+
+
+def test_diffusion_of_zeros_is_zero_and_the_shape_is_kept() -> None:
+    for length in (8, 100, 1024):
+        positions = diffusion_positions(SECRET, length, 4)
+        zeros = np.zeros((5, (length + 7) // 8), dtype=np.uint8)
+        out = diffuse(zeros, length, positions)
+        assert out.shape == zeros.shape and not out.any()
+    assert diffuse(np.zeros((0, 16), np.uint8), 128, diffusion_positions(SECRET, 128, 4)).shape == (
+        0,
+        16,
+    )
+
+
+def test_diffusion_works_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are processed in blocks; the result does not depend on the block size."""
+    import htlink.encode.hardening as hardening
+
+    rng = np.random.default_rng(7)
+    length = 203  # not a multiple of 8: padding bits must stay zero
+    packed = _packed(rng.random((37, length)) < 0.3)
+    positions = diffusion_positions(SECRET, length, 5)
+    whole = diffuse(packed, length, positions)
+    monkeypatch.setattr(hardening, "_DIFFUSION_BLOCK_BITS", 3 * length)
+    assert np.array_equal(hardening.diffuse(packed, length, positions), whole)
+    assert not (whole[:, -1] & 0xFF >> (length % 8)).any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.data(),
+    length=st.sampled_from([16, 100, 256]),
+    t=st.integers(2, 16),
+    rows=st.integers(1, 6),
+)
+def test_diffusion_is_linear(data: st.DataObject, length: int, t: int, rows: int) -> None:
+    width = (length + 7) // 8
+    row = st.lists(st.booleans(), min_size=length, max_size=length)
+    a = _packed(np.asarray(data.draw(st.lists(row, min_size=rows, max_size=rows))))
+    b = _packed(np.asarray(data.draw(st.lists(row, min_size=rows, max_size=rows))))
+    assert a.shape == (rows, width)
+    positions = diffusion_positions(SECRET, length, t)
+    left = diffuse(a ^ b, length, positions)
+    assert np.array_equal(left, diffuse(a, length, positions) ^ diffuse(b, length, positions))
+
+
+def test_diffusion_keeps_the_length_and_spreads_a_single_bit() -> None:
+    schema = schema_with({"diffusion": {"t": 4}}, length=1024)
+    assert schema.encoding_length == 1024
+    assert schema.hardening.enabled and schema.hardening.diffusion_t == 4
+    assert "diffusion t=4" in schema.hardening.describe()
+    positions = diffusion_positions(SECRET, 1024, 4)
+    one = np.zeros((1, 128), dtype=np.uint8)
+    one[0, 0] = 0x80  # input bit 0
+    out = _bits_of(diffuse(one, 1024, positions), 1024)[0]
+    assert out.sum() == (positions == 0).any(axis=1).sum()  # every output bit that reads bit 0
+
+
+def test_field_level_diffusion_keeps_missing_values_empty() -> None:
+    columns: dict[str, list[str | None]] = {
+        "name": ["ana", None, "", "ana"], "dob": ["1990-01-02", None, "bad", None],
+        "code": ["ab", "", None, "ab"],
+    }  # fmt: skip
+    for hardening in ({"diffusion": {"t": 4}}, {"diffusion": {"t": 4}, "balanced": True}):
+        schema = schema_with(hardening, folds=1)
+        m = schema.encoding_length
+        chunk = ClkEncoder(schema, SECRET, field_level=True).encode(columns)
+        plain = ClkEncoder(
+            schema_with({k: v for k, v in hardening.items() if k != "diffusion"}, folds=1),
+            SECRET,
+            field_level=True,
+        ).encode(columns)
+        assert chunk.fields is not None and plain.fields is not None
+        positions = diffusion_positions(SECRET, m, 4)
+        for name, absent in (("name", [1, 2]), ("dob", [1, 2, 3]), ("code", [1, 2])):
+            got = chunk.fields[name]
+            assert got.shape == (4, m // 8)
+            assert not got[absent].any(), name  # missing or invalid: an all-zero filter
+            present = [i for i in range(4) if i not in absent]
+            assert np.array_equal(got[present], diffuse(plain.fields[name][present], m, positions))
+        assert np.array_equal(chunk.fields["name"][0], chunk.fields["name"][3])
+
+
+def test_diffusion_changes_the_encoding_but_keeps_equal_records_equal() -> None:
+    columns: dict[str, list[str | None]] = {
+        "name": ["smith", "smith", "smyth", "jones"],
+        "dob": ["1990-01-02", "1990-01-02", "1990-01-02", "1975-08-30"],
+        "code": ["ab", "ab", "ab", "zz"],
+    }  # fmt: skip
+    plain = _encode({}, columns)
+    diffused = _encode({"diffusion": {"t": 4}}, columns)
+    assert not np.array_equal(plain, diffused)
+    assert np.array_equal(diffused[0], diffused[1])  # deterministic, no randomness
+
+    def dice(a: np.ndarray, b: np.ndarray) -> float:
+        return float(2 * (a & b).sum() / (a.sum() + b.sum()))
+
+    # a close pair stays similar, and clearly more similar than an unrelated one
+    assert dice(diffused[0], diffused[2]) > 0.7
+    assert dice(diffused[0], diffused[2]) > dice(diffused[0], diffused[3]) + 0.3
+
+
+@pytest.mark.parametrize("t", [1, 0, 65, -3, "3", 2.5, 4.0, True, None])
+def test_invalid_diffusion_t_is_refused_with_the_key(t: Any) -> None:
+    with pytest.raises(SchemaError) as info:
+        schema_with({"diffusion": {"t": t}})
+    message = "\n".join(info.value.problems)
+    assert "x-htlink.hardening.diffusion.t: must be an integer from 2 to 64" in message
+    assert f"got {json.dumps(t)}" in message
+
+
+def test_diffusion_t_cannot_exceed_the_encoding_length() -> None:
+    with pytest.raises(SchemaError) as info:
+        schema_with({"diffusion": {"t": 20}}, length=16)
+    assert any(
+        "x-htlink.hardening.diffusion.t: is 20, more than the 16 bits" in p
+        for p in info.value.problems
+    )
+    assert schema_with({"diffusion": {"t": 20}, "balanced": True}, length=16).encoding_length == 32
+
+
+@pytest.mark.parametrize("t", [2, 4, 16, 64])
+def test_valid_diffusion_t_is_accepted(t: int) -> None:
+    schema = schema_with({"diffusion": {"t": t, "description": "XOR of t bits"}})
+    assert schema.hardening.diffusion_t == t
+    assert schema.hardening.enabled
+    assert any("diffusion" in w for w in schema.warnings) == (t > 16)
+
+
+def test_large_diffusion_t_warns() -> None:
+    schema = schema_with({"diffusion": {"t": 17}})
+    assert any(
+        "x-htlink.hardening.diffusion.t" in w and "degrade quickly" in w for w in schema.warnings
+    )
+
+
+def test_diffusion_t_is_part_of_the_fingerprint() -> None:
+    fps = {
+        schema_with(h).fingerprint
+        for h in (None, {"diffusion": {"t": 3}}, {"diffusion": {"t": 4}}, {"balanced": True})
     }
     assert len(fps) == 4

@@ -128,3 +128,21 @@ def test_ignored_feature_with_config_is_accepted_with_a_warning() -> None:
     raw["features"][5]["ignored"] = True
     schema = parse_schema(raw)
     assert schema.features[5].ignored and schema.warnings
+
+
+def test_diffusion_hardening_is_read_and_fingerprinted() -> None:
+    diffused = load_schema_file(ROOT / "configs" / "schemas" / "person-v1-diffused.json")
+    assert diffused.hardening.diffusion_t == 4 and diffused.hardening.enabled
+    assert diffused.encoding_length == 1024  # diffusion keeps the length
+    both = load_schema_file(ROOT / "configs" / "schemas" / "person-v1-salted-diffused.json")
+    assert both.hardening.diffusion_t == 4 and both.hardening.salt is not None
+    assert both.encoding_length == 1024
+    fingerprints = {diffused.fingerprint, both.fingerprint, parse_schema(PERSON).fingerprint}
+    for t in (3, 5):
+        raw = copy.deepcopy(PERSON)
+        raw["x-htlink"]["hardening"] = {"diffusion": {"t": t}}
+        fingerprints.add(parse_schema(raw).fingerprint)
+    assert len(fingerprints) == 5  # t alone changes the fingerprint
+    bad = copy.deepcopy(PERSON)
+    bad["x-htlink"]["hardening"] = {"diffusion": {"t": "3"}}
+    assert "x-htlink.hardening.diffusion.t: must be an integer from 2 to 64" in problems_of(bad)
