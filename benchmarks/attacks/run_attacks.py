@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def main(argv: list[str] | None = None) -> int:
     from htlink.attacks.bench import BenchOptions, run_bench
-    from htlink.attacks.configs import BUILTIN_CONFIGS
+    from htlink.attacks.configs import DEFAULT_CONFIGS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="the CI configuration")
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--attack-size", type=int, help="encoded records attacked")
     parser.add_argument("--graph-size", type=int, help="encoded records for the graph attack")
     parser.add_argument(
-        "--configs", nargs="+", default=list(BUILTIN_CONFIGS),
+        "--configs", nargs="+", default=list(DEFAULT_CONFIGS),
         help="built-in names or SCHEMA.json[+step...] specs",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)

@@ -49,7 +49,7 @@ from htlink.attacks.bits import (
     reidentification,
     unpack,
 )
-from htlink.attacks.configs import BUILTIN_CONFIGS, Encoded, LinkageConfig, parse_config
+from htlink.attacks.configs import DEFAULT_CONFIGS, Encoded, LinkageConfig, parse_config
 from htlink.attacks.data import World, attack_sample, load_world, make_world
 from htlink.attacks.dictionary import dictionary_attack
 from htlink.attacks.frequency import frequency_attack
@@ -83,7 +83,7 @@ class BenchOptions:
     attack_size: int = 3000  # encoded records attacked (and the attacker's list size)
     graph_size: int = 1500  # encoded records for the graph attack (n x n work)
     field: str = "surname"  # the feature of the single-field attacks
-    configs: tuple[str, ...] = tuple(BUILTIN_CONFIGS)
+    configs: tuple[str, ...] = DEFAULT_CONFIGS
     attacks: tuple[str, ...] = ATTACKS
     overlaps: tuple[float, ...] = OVERLAPS
     linkage: bool = True

@@ -54,9 +54,17 @@ from htlink.schema import LinkageSchema, load_schema_file, parse_schema
 
 DEFAULT_SCHEMA = Path("configs/schemas/person-v1.json")
 
-#: The configurations the bench runs by default (name -> spec).
+#: Every configuration the bench knows by name (name -> spec).
 BUILTIN_CONFIGS: dict[str, str] = {
     "person-v1": "person-v1",
+    # the encoder's own hardening options (x-htlink.hardening, clkConfig.xor_folds)
+    "native:person-v1-folded": "configs/schemas/person-v1-folded.json",
+    "native:person-v1-salted": "configs/schemas/person-v1-salted.json",
+    "native:person-v1-balanced-blip": "configs/schemas/person-v1-balanced-blip.json",
+    "native:person-v1-salted-blip": "configs/schemas/person-v1-salted-blip.json",
+    "native:person-v1-diffused": "configs/schemas/person-v1-diffused.json",
+    "native:person-v1-salted-diffused": "configs/schemas/person-v1-salted-diffused.json",
+    # simulated outside the encoder (kept for comparison; marked post-hoc in tables)
     "posthoc:blip-0.02": "person-v1+blip:0.02",
     "posthoc:blip-0.05": "person-v1+blip:0.05",
     "posthoc:fold": "person-v1+fold",
@@ -64,10 +72,13 @@ BUILTIN_CONFIGS: dict[str, str] = {
     "posthoc:balanced+blip-0.02": "person-v1+balanced+blip:0.02",
     "sim:salt-dob-year": "person-v1+salt:dob-year",
     "sim:salt-dob-year+balanced": "person-v1+salt:dob-year+balanced",
-    # the encoder's own hardening options (x-htlink.hardening), not simulated
-    "native:person-v1-salted": "configs/schemas/person-v1-salted.json",
-    "native:person-v1-balanced-blip": "configs/schemas/person-v1-balanced-blip.json",
 }
+
+#: The configurations the bench runs unless told otherwise: no hardening, and each
+#: native option and combination (the table in docs/threat-model.md).
+DEFAULT_CONFIGS: tuple[str, ...] = tuple(
+    n for n in BUILTIN_CONFIGS if not n.startswith(("posthoc:", "sim:"))
+)
 
 
 class ConfigError(HtlinkError):
@@ -146,8 +157,10 @@ def parse_config(spec: str, repo_root: Path | None = None) -> LinkageConfig:
     base, *steps = spec.split("+")
     roots = [repo_root] if repo_root else [Path.cwd(), Path(__file__).resolve().parents[3]]
     if base == "person-v1":
-        path = next((r / DEFAULT_SCHEMA for r in roots if (r / DEFAULT_SCHEMA).is_file()),
-                    roots[0] / DEFAULT_SCHEMA)
+        path = next(
+            (r / DEFAULT_SCHEMA for r in roots if (r / DEFAULT_SCHEMA).is_file()),
+            roots[0] / DEFAULT_SCHEMA,
+        )
     else:
         path = Path(base)
         if not path.is_absolute() and not path.is_file():
@@ -159,8 +172,8 @@ def parse_config(spec: str, repo_root: Path | None = None) -> LinkageConfig:
         )
     schema = load_schema_file(path)
     parsed = tuple(_parse_step(s) for s in steps)
-    if name == spec and base != "person-v1" and schema.hardening.enabled:
-        # a schema file given directly: name it by its file, marked as native hardening
+    if name == spec and base != "person-v1":
+        # a schema file given directly: name it by its file (encoded by the encoder itself)
         name = f"native:{path.stem}" + "".join(f"+{s}" for s in steps)
     salt = [s for s in parsed if s.kind == "salt"]
     if len(salt) > 1 or (salt and parsed[0].kind != "salt"):
@@ -256,9 +269,7 @@ class ConfigEncoder:
             return fields[feature]
         if salt is None:
             return self._encoder("", feature).encode(columns).clks
-        years = pd.Series(
-            [v[:4] if v else "" for v in columns[salt.feature]], dtype=object
-        )
+        years = pd.Series([v[:4] if v else "" for v in columns[salt.feature]], dtype=object)
         codes, uniques = pd.factorize(years)
         out: np.ndarray | None = None
         for g, year in enumerate(uniques):
