@@ -10,7 +10,7 @@ the encoding.  The bench therefore reports both:
   :func:`htlink.match.engine.link_submissions` and scored with
   :func:`htlink.evaluate.evaluate_linkage`, exactly as a user would get it;
 * **best** -- the highest pairwise F1 of the *clustered* links over a grid of
-  thresholds (step ``0.01`` from ``auto - 0.20`` to ``auto + 0.10``): every
+  thresholds (step ``0.01`` from ``auto - 0.30`` to ``auto + 0.10``): every
   pair of records scoring at least the lowest threshold is found once
   (exhaustively, across and within agencies, as the engine compares them; the
   grid starts above the score one random pair in 1,000 reaches), and
@@ -39,7 +39,7 @@ from htlink.attacks.configs import Encoded
 from htlink.attacks.data import World
 
 #: The sweep grid around the automatic threshold (``auto + offset``).
-SWEEP_BELOW = 0.20
+SWEEP_BELOW = 0.30
 SWEEP_ABOVE = 0.10
 SWEEP_STEP = 0.01
 #: Thresholds are kept above this quantile of random-pair scores.

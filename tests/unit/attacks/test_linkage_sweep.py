@@ -21,7 +21,7 @@ def test_grid_is_regular_within_bounds_and_above_the_floor(center: float, floor:
 def test_grid_contains_the_center_when_the_floor_is_low() -> None:
     grid = sweep_thresholds(0.8, floor=0.4)
     assert np.isclose(grid, 0.8).any()
-    assert np.isclose(grid[0], 0.6) and np.isclose(grid[-1], 0.9)
+    assert np.isclose(grid[0], 0.5) and np.isclose(grid[-1], 0.9)
 
 
 def test_floor_cuts_the_low_end() -> None:
