@@ -313,7 +313,17 @@ class _ConfigRun:
         elif attack == "graph":
             truth, plain = self.keys[e], self.keys[p]
             tokens = _token_matrix(self.tuples[p].tolist(), record_tokenizer(self.config.schema))
-            matched = graph_matching_attack(self.encoded.bits()[e], tokens)
+            # the attacker's own encodings of its list: the schema (hardening included) is
+            # public, only the secret is not, so it encodes with a secret of its own
+            own = self.config.encoder(secrets.token_bytes(32)).encode(self.world.columns(p), rng)
+            matched = graph_matching_attack(
+                self.encoded.bits()[e], tokens, reference_bits=own.bits()
+            )
+            details = {
+                "view": matched.view,
+                "rounds": int(matched.rounds),
+                "consistency": round(float(matched.consistency), 4),
+            }
             guesses = np.array(
                 [self.keys[p][m] if m >= 0 else None for m in matched.match], dtype=object
             )

@@ -96,8 +96,9 @@ def auto_threshold_quality(world: World, encoded: Encoded, fingerprint: str) -> 
     }
 
 
-def random_pair_quantile(encoded: Encoded, q: float = RANDOM_PAIR_QUANTILE,
-                         pairs: int = 20_000, seed: int = 0) -> float:
+def random_pair_quantile(
+    encoded: Encoded, q: float = RANDOM_PAIR_QUANTILE, pairs: int = 20_000, seed: int = 0
+) -> float:
     """The ``q`` quantile of the Dice score of random pairs of records (nearly all non-matches)."""
     rng = np.random.default_rng(seed)
     n = len(encoded.clks)
