@@ -60,6 +60,7 @@ BUILTIN_CONFIGS: dict[str, str] = {
     # the encoder's own hardening options (x-htlink.hardening, clkConfig.xor_folds)
     "native:person-v1-folded": "configs/schemas/person-v1-folded.json",
     "native:person-v1-salted": "configs/schemas/person-v1-salted.json",
+    "native:person-v1-salted-dob": "configs/schemas/person-v1-salted-dob.json",
     "native:person-v1-balanced-blip": "configs/schemas/person-v1-balanced-blip.json",
     "native:person-v1-salted-blip": "configs/schemas/person-v1-salted-blip.json",
     "native:person-v1-diffused": "configs/schemas/person-v1-diffused.json",
