@@ -16,6 +16,8 @@ plain one-record-at-a-time version the tests compare this with.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ import pandas as pd
 
 from htlink.crypto.kdf import derive_feature_keys
 from htlink.encode.hardening import (
+    SALT_INFO,
     RandBytes,
     balance,
     balance_permutation,
@@ -33,14 +36,14 @@ from htlink.encode.hardening import (
     diffuse,
     diffusion_positions,
     salt_value,
-    salted_keys,
 )
-from htlink.encode.hashing import TokenHasher
+from htlink.encode.hashing import TokenHasher, keyed_positions
 from htlink.encode.tokens import key_to_token, ngram_keys, ngram_keys_supported, tokenize
 from htlink.encode.values import INVALID, missing_text, prepare_value
-from htlink.schema.model import Feature, LinkageSchema, StringFormat
+from htlink.schema.model import DateFormat, Feature, LinkageSchema, StringFormat
 
 OK, MISSING, INVALID_VALUE = 0, 1, 2
+_BITS_BLOCK = 1 << 23  # unpacked bits set per block of salted rows (8 MiB)
 
 
 def popcounts(packed: np.ndarray) -> np.ndarray:
@@ -183,15 +186,20 @@ class FeatureEncoder:
         codes, distinct = pd.factorize(np.asarray(flat, dtype=object))
         return counts, codes, list(distinct)
 
-    def table(self, uniques: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
-        """Packed bit rows for ``uniques`` (plus a last row for None) and their statuses."""
-        n_rows = len(uniques) + 1
-        status = np.zeros(n_rows, dtype=np.int8)
+    def statuses(self, uniques: Sequence[str | None]) -> tuple[np.ndarray, list[str]]:
+        """Statuses and texts of ``uniques`` plus a last entry for None."""
+        status = np.zeros(len(uniques) + 1, dtype=np.int8)
         texts: list[str] = []
         for i, value in enumerate([*uniques, None]):
             state, text = self.status_and_text(value)
             status[i] = state
             texts.append(text)
+        return status, texts
+
+    def table(self, uniques: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """Packed bit rows for ``uniques`` (plus a last row for None) and their statuses."""
+        n_rows = len(uniques) + 1
+        status, texts = self.statuses(uniques)
         counts, codes, distinct = self._tokens(texts)
         width = (self.hash_length + 7) // 8
         table = np.zeros((n_rows, width), dtype=np.uint8)
@@ -210,6 +218,82 @@ class FeatureEncoder:
             table[:] = _or_rows_per_value(pair_rows, pair_of_occurrence, counts)[:, :width]
         return table, status
 
+    def salted_table(
+        self,
+        uniques: Sequence[str | None],
+        codes: np.ndarray,
+        salt_codes: np.ndarray,
+        salt_keys: Sequence[tuple[bytes, bytes]],
+        prepared: tuple[np.ndarray, list[str]] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Packed bit rows per distinct *(salt, value)* pair of a chunk, all salts at once.
+
+        ``codes`` is each record's value (``len(uniques)`` for None), ``salt_codes``
+        its salt and ``salt_keys[salt]`` that salt's keys for this feature.  Returns
+        the rows, the statuses of ``uniques`` (plus None, as :meth:`table`) and each
+        record's row.  Values are formatted and tokenized once whatever their salts;
+        then every distinct *(salt, token)* pair of the chunk is hashed once under its
+        salt's keys, and the (salt-independent) k of every token occurrence picks
+        that many of its positions.  ``prepared`` is :meth:`statuses` of ``uniques``
+        if already known.
+        """
+        n_values = len(uniques) + 1
+        status, texts = prepared if prepared is not None else self.statuses(uniques)
+        counts, token_codes, distinct = self._tokens(texts)
+        record_row, pairs = pd.factorize(salt_codes.astype(np.int64) * n_values + codes)
+        n_rows = len(pairs)
+        width = (self.hash_length + 7) // 8
+        table = np.zeros((n_rows, width), dtype=np.uint8)
+        if not len(token_codes):
+            return table, status, record_row
+        pair_salt, pair_value = np.divmod(pairs, n_values)
+        # token occurrences of every (salt, value) row, in row order
+        row_counts = counts[pair_value]
+        total = int(row_counts.sum())
+        if not total:
+            return table, status, record_row
+        row_first = np.cumsum(row_counts) - row_counts
+        value_first = np.cumsum(counts) - counts
+        occurrence = np.repeat(value_first[pair_value] - row_first, row_counts) + np.arange(total)
+        occurrence_k = self._ks(counts)[occurrence]
+        n_tokens = len(distinct)
+        salted_token = np.repeat(pair_salt * n_tokens, row_counts) + token_codes[occurrence]
+        item_of_occurrence, items = pd.factorize(salted_token)
+        item_salt, item_token = np.divmod(items, n_tokens)
+        item_k = np.zeros(len(items), dtype=np.int64)
+        np.maximum.at(item_k, item_of_occurrence, occurrence_k)
+        encoding = self.hasher.encoding
+        flat, offsets = keyed_positions(
+            self.hashing,
+            salt_keys,
+            item_salt,
+            [token.encode(encoding) for token in distinct],
+            item_token,
+            item_k,
+            self.hash_length,
+        )
+        # set the bits of a block of rows at a time (bounded working memory): bit j of
+        # occurrence o is position offsets[item] + j of ``flat``, set in the o's row
+        bit_first = np.cumsum(occurrence_k) - occurrence_k
+        source_shift = offsets[item_of_occurrence] - bit_first
+        row_shift = np.repeat(np.arange(n_rows, dtype=np.int64) * self.hash_length, row_counts)
+        row_end = row_first + row_counts
+        block = max(1, _BITS_BLOCK // max(1, self.hash_length))
+        for r0 in range(0, n_rows, block):
+            r1 = min(n_rows, r0 + block)
+            o0, o1 = int(row_first[r0]), int(row_end[r1 - 1])
+            if o0 == o1:
+                continue
+            k = occurrence_k[o0:o1]
+            source = np.repeat(source_shift[o0:o1], k)
+            source += np.arange(bit_first[o0], bit_first[o0] + len(source))
+            target = flat[source].astype(np.int64)
+            target += np.repeat(row_shift[o0:o1] - r0 * self.hash_length, k)
+            bits = np.zeros((r1 - r0) * self.hash_length, dtype=bool)
+            bits[target] = True
+            table[r0:r1] = np.packbits(bits.reshape(r1 - r0, self.hash_length), axis=1)
+        return table, status, record_row
+
     def _ks(self, counts: np.ndarray) -> np.ndarray:
         """k for every token, in token order (clkhash's strategies, vectorized)."""
         strategy = self.hashing.strategy
@@ -225,6 +309,41 @@ class FeatureEncoder:
         return base + (index_in_value < residue)
 
 
+class SaltKeyDeriver:
+    """:func:`~htlink.encode.hardening.salted_key` of one feature key, for many salts.
+
+    HKDF-SHA256 without salt (RFC 5869): the extract step (``PRK = HMAC(0^32,
+    key)``) does not depend on the record's salt, so it is done once, and so are
+    the padded inner and outer SHA-256 states of ``HMAC(PRK, .)``; each salt then
+    costs only the expand step's one or two HMAC blocks.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        prk = hmac.new(bytes(32), key, hashlib.sha256).digest()
+        block = prk.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+        self.length = len(key)
+
+    def _hmac(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def derive(self, salt: str) -> bytes:
+        info = SALT_INFO + salt.encode("utf-8")
+        block = self._hmac(info + b"\x01")
+        okm = block
+        counter = 2
+        while len(okm) < self.length:
+            block = self._hmac(block + info + bytes([counter]))
+            okm += block
+            counter += 1
+        return okm[: self.length]
+
+
 class ClkEncoder:
     """Encodes records into CLKs for one schema and one secret.
 
@@ -235,8 +354,8 @@ class ClkEncoder:
     reference encoder.
     """
 
-    #: distinct salt values whose per-feature encoders (and token caches) are kept
-    SALT_CACHE = 256
+    #: distinct salt values whose per-feature salted keys are kept
+    SALT_CACHE = 1 << 16
 
     def __init__(
         self,
@@ -258,7 +377,17 @@ class ClkEncoder:
         }
         salt = self.hardening.salt
         self._salt_feature = schema.feature(salt.feature) if salt is not None else None
-        self._salted: dict[str, dict[str, FeatureEncoder]] = {}
+        # per salted feature: a key deriver for each key the feature's hash uses
+        self._derivers = [
+            (
+                SaltKeyDeriver(self._keys[f.index][0]),
+                SaltKeyDeriver(self._keys[f.index][1])
+                if f.hashing is not None and f.hashing.hash_type != "blakeHash"
+                else None,
+            )
+            for f in schema.hashed_features
+        ]
+        self._salted: dict[str, tuple[tuple[bytes, bytes], ...]] = {}
         self._perm = balance_permutation(secret, schema.clk.l) if self.hardening.balanced else None
         t = self.hardening.diffusion_t
         self._diffusion = diffusion_positions(secret, schema.encoding_length, t) if t else None
@@ -267,18 +396,54 @@ class ClkEncoder:
     def clk_bytes(self) -> int:
         return (self.schema.encoding_length + 7) // 8
 
-    def _encoders_for(self, salt: str) -> dict[str, FeatureEncoder]:
-        encoders = self._salted.get(salt)
-        if encoders is None:
+    def _value_salts(
+        self,
+        series: Mapping[str, pd.Series],
+        factorized: Mapping[str, tuple[np.ndarray, list[str | None]]],
+        prepared: dict[str, tuple[np.ndarray, list[str]]],
+    ) -> tuple[list[str], np.ndarray]:
+        """The salt of each distinct value of the salt feature (plus None), and value codes.
+
+        When the salt feature is hashed, its statuses and texts are computed once (and
+        kept in ``prepared`` for its encoding): a salt is
+        :func:`~htlink.encode.hardening.salt_value`, which is the empty salt unless
+        the value is valid, not the ``missingValue`` sentinel and formats to a
+        non-empty text; then it is that text, or for ``part="year"`` the year of the
+        date (the text is ``%Y%m%d``: all but its last 4 digits).
+        """
+        feature, salt = self._salt_feature, self.hardening.salt
+        assert feature is not None and salt is not None
+        name = feature.identifier
+        encoder = self.encoders.get(name)
+        if encoder is None or (salt.part == "year" and not isinstance(feature.format, DateFormat)):
+            column = series[name].astype(object)
+            codes, uniques = pd.factorize(column, use_na_sentinel=True)
+            per_value = [salt_value(feature, salt, v) for v in uniques]
+            return [*per_value, ""], np.where(codes < 0, len(uniques), codes)
+        codes, uniques = factorized[name]
+        status, texts = prepared[name] = encoder.statuses(uniques)
+        mv = encoder.hashing.missing_value
+        sentinel = mv.sentinel if mv is not None else None
+        year = salt.part == "year"
+        per_value = []
+        for value, state, text in zip([*uniques, None], status.tolist(), texts, strict=True):
+            if state != OK or not text or value == sentinel:
+                per_value.append("")
+            else:
+                per_value.append(str(int(text[:-4])) if year else text)
+        return per_value, codes
+
+    def _salted_keys(self, salt: str) -> tuple[tuple[bytes, bytes], ...]:
+        """Every hashed feature's keys for one salt (the second only where it is used)."""
+        keys = self._salted.get(salt)
+        if keys is None:
             if len(self._salted) >= self.SALT_CACHE:
                 self._salted.clear()
-            encoders = self._salted[salt] = {
-                f.identifier: FeatureEncoder(
-                    f, salted_keys(self._keys[f.index], salt), self.hash_length
-                )
-                for f in self.schema.hashed_features
-            }
-        return encoders
+            keys = self._salted[salt] = tuple(
+                (first.derive(salt), second.derive(salt) if second is not None else b"")
+                for first, second in self._derivers
+            )
+        return keys
 
     def _finish(self, packed: np.ndarray) -> np.ndarray:
         """Fold, balance, diffuse and BLIP unfolded packed rows, in that order."""
@@ -314,11 +479,8 @@ class ClkEncoder:
         width = (self.hash_length + 7) // 8
         acc = np.zeros((n, width), dtype=np.uint8)
         counts = {name: FeatureCounts() for name in self.encoders}
-        own: dict[str, np.ndarray] | None = None
-        absent: dict[str, np.ndarray] = {}
-        if self.field_level:
-            own = {name: np.zeros((n, width), dtype=np.uint8) for name in self.encoders}
-            absent = {name: np.zeros(n, dtype=bool) for name in self.encoders}
+        own: dict[str, np.ndarray] | None = {} if self.field_level else None
+        absent_out: dict[str, np.ndarray] = {}
         series = {
             name: (
                 pd.Series(columns[name], dtype=object)
@@ -327,54 +489,33 @@ class ClkEncoder:
             )
             for name in self.encoders
         }
-        if self._salt_feature is None:
-            self._encode_group(series, self.encoders, None, acc, counts, own, absent)
-        else:
-            salt = self.hardening.salt
-            assert salt is not None
-            column = series[self._salt_feature.identifier].astype(object)
-            codes, uniques = pd.factorize(column, use_na_sentinel=True)
-            per_unique = [salt_value(self._salt_feature, salt, v) for v in uniques]
-            salts = np.asarray([*per_unique, ""], dtype=object)[
-                np.where(codes < 0, len(uniques), codes)
-            ]
-            group_codes, groups = pd.factorize(pd.Series(salts, dtype=object))
-            for g, value in enumerate(groups):
-                rows = np.flatnonzero(group_codes == g)
-                sub = {name: s.iloc[rows].reset_index(drop=True) for name, s in series.items()}
-                self._encode_group(
-                    sub, self._encoders_for(str(value)), rows, acc, counts, own, absent
+        factorized = {}
+        for name in self.encoders:
+            codes, uniques = pd.factorize(series[name].astype(object), use_na_sentinel=True)
+            factorized[name] = (np.where(codes < 0, len(uniques), codes), list(uniques))
+        prepared: dict[str, tuple[np.ndarray, list[str]]] = {}
+        salt_codes: np.ndarray | None = None
+        salt_keys: list[tuple[tuple[bytes, bytes], ...]] = []
+        if self._salt_feature is not None:
+            per_value, value_codes = self._value_salts(series, factorized, prepared)
+            value_salt, groups = pd.factorize(np.asarray(per_value, dtype=object))
+            salt_codes = value_salt[value_codes]
+            salt_keys = [self._salted_keys(str(value)) for value in groups]
+        for f, (name, encoder) in enumerate(self.encoders.items()):
+            codes, uniques = factorized[name]
+            if salt_codes is None:
+                table, status = encoder.table(uniques)
+                rows = codes
+            else:
+                table, status, rows = encoder.salted_table(
+                    uniques,
+                    codes,
+                    salt_codes,
+                    [keys[f] for keys in salt_keys],
+                    prepared.get(name),
                 )
-        clks = self._finish(acc)
-        fields: dict[str, np.ndarray] | None = None
-        if own is not None:
-            fields = {}
-            for name, rows_bits in own.items():
-                folded = self._finish(rows_bits)
-                folded[absent[name]] = 0
-                fields[name] = folded
-        return EncodedChunk(clks=clks, popcounts=popcounts(clks), features=counts, fields=fields)
-
-    def _encode_group(
-        self,
-        series: Mapping[str, pd.Series],
-        encoders: Mapping[str, FeatureEncoder],
-        rows: np.ndarray | None,
-        acc: np.ndarray,
-        counts: dict[str, FeatureCounts],
-        own: dict[str, np.ndarray] | None,
-        absent_out: dict[str, np.ndarray],
-    ) -> None:
-        """OR the unfolded bits of the records ``rows`` (all if None) into ``acc``."""
-        where = slice(None) if rows is None else rows
-        for name, encoder in encoders.items():
-            values = series[name]
-            codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-            table, status = encoder.table(list(uniques))
-            codes = np.where(codes < 0, len(uniques), codes)
-            mine = table[codes]
-            acc[where] |= mine
-            row_bits = popcounts(table)
+            mine = table[rows]
+            acc |= mine
             per_record = status[codes]
             if own is not None:
                 # missing, invalid, or the schema's missing-value sentinel: an empty filter
@@ -382,9 +523,18 @@ class ClkEncoder:
                 mv = encoder.hashing.missing_value
                 if mv is not None:
                     absent[: len(uniques)] |= np.asarray(uniques, dtype=object) == mv.sentinel
-                own[name][where] = mine
-                absent_out[name][where] = absent[codes]
+                own[name] = mine
+                absent_out[name] = absent[codes]
             stats = counts[name]
             stats.missing += int((per_record == MISSING).sum())
             stats.invalid += int((per_record == INVALID_VALUE).sum())
-            stats.bits_set += int(row_bits[codes].sum())
+            stats.bits_set += int(popcounts(table)[rows].sum())
+        clks = self._finish(acc)
+        fields: dict[str, np.ndarray] | None = None
+        if own is not None:
+            fields = {}
+            for name, rows_bits in own.items():
+                folded = self._finish(rows_bits)
+                folded[absent_out[name]] = 0
+                fields[name] = folded
+        return EncodedChunk(clks=clks, popcounts=popcounts(clks), features=counts, fields=fields)

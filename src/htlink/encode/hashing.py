@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -117,3 +118,71 @@ class TokenHasher:
         self._table[used:need] = computed
         for offset, token in enumerate(tokens):
             self._rows[token] = used + offset
+
+
+def keyed_positions(
+    hashing: Hashing,
+    keys: Sequence[tuple[bytes, bytes]],
+    key_of: np.ndarray,
+    tokens: Sequence[bytes],
+    token_of: np.ndarray,
+    ks: np.ndarray,
+    hash_length: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of many (key pair, token) items, each hashed under its own keys.
+
+    Item ``d`` is token ``tokens[token_of[d]]`` under ``keys[key_of[d]]``; its first
+    ``ks[d]`` positions are ``flat[offsets[d] : offsets[d] + ks[d]]`` (the same as
+    :func:`blake_positions` / :func:`double_hash_positions` give).  Nothing is
+    cached: this is for salted keys, where an item rarely repeats.  The only Python
+    work per item is the keyed hash calls themselves.
+    """
+    n = len(ks)
+    ks = np.asarray(ks, dtype=np.int64)
+    if hashing.hash_type == "blakeHash":
+        digests_per_item = (ks + 31) // 32
+        first = np.cumsum(digests_per_item) - digests_per_item
+        rows = np.empty((int(digests_per_item.sum()), 32), dtype=np.uint16)
+        blake2b = hashlib.blake2b
+        first_keys = [pair[0] for pair in keys]
+        item_keys = [first_keys[s] for s in key_of.tolist()]
+        item_tokens = [tokens[t] for t in token_of.tolist()]
+        for i in range(int(digests_per_item.max(initial=0))):
+            salt = str(i).encode()
+            if i == 0:
+                chosen = first
+                pairs = zip(item_tokens, item_keys, strict=True)
+            else:
+                more = np.flatnonzero(digests_per_item > i)
+                chosen = first[more] + i
+                pairs = zip(
+                    [item_tokens[d] for d in more.tolist()],
+                    [item_keys[d] for d in more.tolist()],
+                    strict=True,
+                )
+            digests = b"".join([blake2b(t, key=k, salt=salt).digest() for t, k in pairs])
+            rows[chosen] = np.frombuffer(digests, dtype="<u2").reshape(-1, 32)
+        if hash_length < 2**16:
+            rows %= np.uint16(hash_length)
+        return rows.reshape(-1), first * 32
+    key_list = key_of.tolist()
+    token_list = token_of.tolist()
+    non_singular = hashing.prevent_singularity
+    h1 = np.empty(n, dtype=np.int64)
+    h2 = np.empty(n, dtype=np.int64)
+    digest = hmac.digest
+    for d, (s, t) in enumerate(zip(key_list, token_list, strict=True)):
+        key_sha1, key_md5 = keys[s]
+        token = tokens[t]
+        h1[d] = int.from_bytes(digest(key_sha1, token, "sha1"), "big") % hash_length
+        second = int.from_bytes(digest(key_md5, token, "md5"), "big") % hash_length
+        i = 0
+        while non_singular and second == 0:
+            salted = token + chr(i).encode()
+            second = int.from_bytes(digest(key_md5, salted, "md5"), "big") % hash_length
+            i += 1
+        h2[d] = second
+    offsets = np.cumsum(ks) - ks
+    owner = np.repeat(np.arange(n), ks)
+    column = np.arange(len(owner)) - np.repeat(offsets, ks)
+    return (h1[owner] + column * h2[owner]) % hash_length, offsets
