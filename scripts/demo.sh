@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=demo-output
-SCHEMA=configs/schemas/person-v1.json
+SCHEMA=configs/schemas/person-v1-salted-dob.json  # the shipped default (docs/threat-model.md)
 AGENCIES=(healthcare social_services prosecution)
 rm -rf "$OUT"
 mkdir -p "$OUT/keys" "$OUT/links" "$OUT/payloads"

@@ -25,6 +25,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PERSON_SCHEMA = ROOT / "configs" / "schemas" / "person-v1.json"
+#: The shipped default (README, scripts/demo.sh): salted by the full date of birth.
+DEFAULT_SCHEMA = ROOT / "configs" / "schemas" / "person-v1-salted-dob.json"
 POSTGRES_ENV = "HTLINK_TEST_POSTGRES_URL"
 
 

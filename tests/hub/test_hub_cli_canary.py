@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from htlink.cli.main import app
 from htlink.hub.database import Database
-from tests.hub.hubtools import PERSON_SCHEMA, HubProcess
+from tests.hub.hubtools import DEFAULT_SCHEMA, HubProcess
 
 AGENCIES = ("healthcare", "social_services", "prosecution")
 runner = CliRunner()
@@ -95,7 +95,7 @@ def test_pipeline_through_the_hub_leaks_nothing(tmp_path: Path, db_url: str | No
     cli("keys", "new", "--out", keys / "linkage.secret")
     for agency in AGENCIES:
         cli("keys", "agency-new", "--out", keys / agency)
-        cli("encode", "--schema", PERSON_SCHEMA, "--secret", keys / "linkage.secret",
+        cli("encode", "--schema", DEFAULT_SCHEMA, "--secret", keys / "linkage.secret",
             "--input", world / f"{agency}.csv", "--agency", agency, "--out", tmp_path / agency,
             "--map-file", world / "mappings" / f"{agency}.yaml",
             "--signing-key", keys / f"{agency}.key", "--quiet")  # fmt: skip
@@ -109,7 +109,7 @@ def test_pipeline_through_the_hub_leaks_nothing(tmp_path: Path, db_url: str | No
     hub.start()
     try:
         admin = ["--hub", hub.url, "--token-file", tmp_path / "admin.token"]
-        cli("hub", "project", "create", *admin, "--name", "demo", "--schema", PERSON_SCHEMA,
+        cli("hub", "project", "create", *admin, "--name", "demo", "--schema", DEFAULT_SCHEMA,
             *[a for agency in AGENCIES for a in ("--agency", f"{agency}={keys / agency}.pub")],
             "--threshold", "auto", "--tokens-out", tmp_path / "tokens")  # fmt: skip
         for agency in AGENCIES:

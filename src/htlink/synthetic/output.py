@@ -93,7 +93,7 @@ def write_mapping(table: AgencyTable, path: Path) -> None:
     """The agency's `htlink encode` mapping file."""
     header = (
         f"# Column mapping of {table.kind}.csv for the person schema "
-        "(configs/schemas/person-v1.json).\n"
+        "(configs/schemas/person-v1-salted-dob.json and its variants).\n"
         f"# Use: htlink encode --input {table.kind}.csv --map-file {path.parent.name}/"
         f"{path.name} ...\n"
     )
